@@ -1,0 +1,16 @@
+"""mlcore: the pure-PyTorch half of Restyle.
+
+Image-to-image models (one sub-package per model family), their checkpoint format,
+importers for published weights and the inference entry point used by the web app.
+mlcore never imports Django and stays usable on its own: ``python -m mlcore --help``.
+
+Importing the package is cheap on purpose (no torch import here): the public pieces live in
+``mlcore.images``, ``mlcore.checkpoint``, ``mlcore.registry`` and ``mlcore.inference``.
+"""
+
+import logging
+
+__version__ = "0.1.0"
+
+# Library code logs, the application decides where the records go.
+logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -1,0 +1,132 @@
+"""``Inferer``: the one public way to run a trained model on a picture.
+
+    from mlcore.images import open_image
+    from mlcore.inference import Inferer
+
+    inferer = Inferer.load("wave.safetensors")          # once per process
+    result = inferer.translate(open_image(upload))     # PIL in, PIL out, same size
+
+Callers should open files with ``mlcore.images.open_image``, which applies the EXIF
+orientation. ``translate`` applies it too when handed an image that still carries an
+orientation tag, so a phone photo never comes back rotated.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+import torch
+from PIL import Image, ImageOps
+from torch import nn
+
+from mlcore import images
+from mlcore.checkpoint import load_model
+from mlcore.registry import Family, get_family
+
+__all__ = ["Inferer", "parse_dtype", "DTYPES"]
+
+log = logging.getLogger(__name__)
+
+DTYPES: dict[str, torch.dtype] = {
+    "fp32": torch.float32,
+    "bf16": torch.bfloat16,
+    "fp16": torch.float16,
+}
+
+
+def parse_dtype(dtype: str | torch.dtype) -> torch.dtype:
+    """``torch.float32`` etc. as they are, or one of the names in ``DTYPES``."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    try:
+        return DTYPES[dtype]
+    except KeyError:
+        raise ValueError(f"unknown dtype {dtype!r} (choose from {', '.join(DTYPES)})") from None
+
+
+class Inferer:
+    """A network ready for inference (eval mode, no gradients) plus what it needs to run."""
+
+    def __init__(
+        self,
+        net: nn.Module,
+        *,
+        family: Family | str,
+        config: Any,
+        meta: dict[str, Any] | None = None,
+        device: str | torch.device = "cpu",
+        dtype: str | torch.dtype = torch.float32,
+    ) -> None:
+        self._family = get_family(family) if isinstance(family, str) else family
+        self._config = config
+        self._meta = dict(meta or {})
+        self.device = torch.device(device)
+        self.dtype = parse_dtype(dtype)
+        self.net = net.to(device=self.device, dtype=self.dtype).eval().requires_grad_(False)
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike,
+        *,
+        device: str | torch.device = "cpu",
+        dtype: str | torch.dtype = torch.float32,
+    ) -> Inferer:
+        """Load a Restyle checkpoint (``CheckpointError`` if it is not one)."""
+        checkpoint = load_model(path, device="cpu")
+        family = get_family(checkpoint.family)
+        net = family.build(checkpoint.config)
+        net.load_state_dict(checkpoint.state_dict, strict=True)
+        log.info(
+            "loaded %s model %r from %s on %s/%s",
+            family.name, checkpoint.meta.get("name", ""), path, device, dtype,
+        )
+        return cls(
+            net,
+            family=family,
+            config=checkpoint.config,
+            meta=checkpoint.meta,
+            device=device,
+            dtype=dtype,
+        )
+
+    @property
+    def family(self) -> str:
+        return self._family.name
+
+    @property
+    def config(self) -> Any:
+        return self._config
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return dict(self._meta)
+
+    def translate_tensor(self, x01: torch.Tensor) -> torch.Tensor:
+        """``N x 3 x H x W`` in [0, 1] -> same shape, float32 in [0, 1], on the input's device."""
+        with torch.inference_mode():
+            x = x01.to(device=self.device, dtype=self.dtype)
+            y = self._family.translate(self.net, x)
+            return y.to(device=x01.device, dtype=torch.float32)
+
+    def translate(self, img: Image.Image) -> Image.Image:
+        """Translate a PIL image of any size and mode.
+
+        Returns an image of the input's size: RGB, or RGBA carrying the input's alpha when the
+        input had transparency (alpha band, palette alpha or a transparent colour).
+        """
+        if images.exif_orientation(img) != 1:
+            img = ImageOps.exif_transpose(img)
+        rgb, alpha = images.split_alpha(img)
+        started = time.perf_counter()
+        result = images.tensor_to_pil(self.translate_tensor(images.pil_to_tensor(rgb)))
+        log.debug(
+            "translated %dx%d image with %s in %.2fs",
+            rgb.width, rgb.height, self.family, time.perf_counter() - started,
+        )
+        if alpha is not None:
+            result.putalpha(alpha)
+        return result

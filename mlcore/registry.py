@@ -1,0 +1,84 @@
+"""Model families by name: how to build a family's network and how to run it.
+
+A family is one kind of image-to-image model (``fast_style`` today; pix2pix, U-GAT-IT and
+StyleGAN2 later). Each family package registers a ``Family`` record when it is imported;
+the built-in families are imported lazily on the first lookup, so ``import mlcore.registry``
+stays cheap. Checkpoints name their family, and the loader uses this registry to rebuild the
+config and the network.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+__all__ = ["Family", "UnknownFamilyError", "register", "get_family", "family_names"]
+
+# Packages that register a family when imported. Later issues append to this tuple.
+_BUILTIN_FAMILY_MODULES = ("mlcore.fast_style",)
+
+_families: dict[str, Family] = {}
+_builtins_loaded = False
+
+
+@dataclass(frozen=True)
+class Family:
+    """What mlcore needs to know about one model family."""
+
+    name: str  # the identifier stored in checkpoints, e.g. "fast_style"
+    label: str  # a human name for catalogues and logs
+    config_class: type  # frozen dataclass with to_json()/from_json()
+    build: Callable[[Any], nn.Module]  # config -> freshly initialised network
+    # Inference hook: (network, image batch in the mlcore convention) -> image batch in the
+    # convention (see mlcore.images). Families with a different network range, a fixed input
+    # size or an optimisation loop (StyleGAN2 projection) hide that here.
+    translate: Callable[[nn.Module, torch.Tensor], torch.Tensor]
+
+
+class UnknownFamilyError(KeyError):
+    """No family of that name is registered."""
+
+    def __str__(self) -> str:  # KeyError would otherwise print the message in quotes
+        return str(self.args[0]) if self.args else "unknown model family"
+
+
+def register(family: Family) -> Family:
+    """Register ``family`` under its name; registering the same name twice is an error."""
+    existing = _families.get(family.name)
+    if existing is not None and existing is not family:
+        raise ValueError(f"model family {family.name!r} is already registered")
+    _families[family.name] = family
+    return family
+
+
+def get_family(name: str) -> Family:
+    """The family registered as ``name``; ``UnknownFamilyError`` lists the known ones."""
+    _load_builtins()
+    try:
+        return _families[name]
+    except KeyError:
+        known = ", ".join(family_names()) or "none"
+        raise UnknownFamilyError(
+            f"unknown model family {name!r} (known families: {known})"
+        ) from None
+
+
+def family_names() -> list[str]:
+    """Names of all registered families, sorted."""
+    _load_builtins()
+    return sorted(_families)
+
+
+def _load_builtins() -> None:
+    global _builtins_loaded
+    if _builtins_loaded:
+        return
+    for module in _BUILTIN_FAMILY_MODULES:
+        importlib.import_module(module)  # the package calls register() on import
+    _builtins_loaded = True
