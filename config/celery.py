@@ -1,0 +1,10 @@
+"""The Celery application. Workers start with `celery -A config worker -Q <queue>`."""
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("restyle")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,195 @@
+"""Restyle settings.
+
+Every setting a deployment may change is read from a RESTYLE_* environment variable and has an
+embedded default that runs the whole site on one machine: SQLite and a media folder under var/,
+Redis on a local port. The README lists them all.
+"""
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name, default=None):
+    return os.environ.get(f"RESTYLE_{name}", default)
+
+
+def env_bool(name, default=False):
+    return env(name, "1" if default else "0").strip().lower() in ("1", "true", "yes", "on")
+
+
+def env_list(name, default):
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+# Run-time state (database, uploaded and generated files, secret key) lives in one folder.
+VAR_DIR = Path(env("VAR_DIR", BASE_DIR / "var")).resolve()
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key():
+    if env("SECRET_KEY"):
+        return env("SECRET_KEY")
+    # Generated once per installation and kept beside the database, so sessions survive restarts.
+    key_file = VAR_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "translator",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "config.wsgi.application"
+
+DB_PATH = Path(env("DB_PATH", VAR_DIR / "db.sqlite3"))
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": DB_PATH,
+        "OPTIONS": {
+            # The web server and the workers write to the same file: WAL lets readers go on
+            # while one writes, IMMEDIATE takes the write lock up front instead of failing
+            # half-way through a transaction, and the timeout waits for a busy writer.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        },
+        # A file, not memory: integration tests share the test database with a worker process.
+        "TEST": {"NAME": str(VAR_DIR / "test_db.sqlite3")},
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "translator:gallery"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env("STATIC_ROOT", VAR_DIR / "static"))
+
+# Uploaded photos and results. They are never served from a public URL: views check the owner.
+MEDIA_ROOT = Path(env("MEDIA_ROOT", VAR_DIR / "media"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if not DEBUG
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Restyle ---------------------------------------------------------------------------------
+
+# Real images and pretrained networks we may use but must not copy into the repository.
+_shared_data = BASE_DIR.parent / "shared" / "data"
+RESTYLE_DATA_DIR = Path(env("DATA_DIR", _shared_data)) if env("DATA_DIR") or _shared_data.exists() else None
+# Where `manage.py install_demo_models` looks for the ml5.js fast-style checkpoints first;
+# without it (or with --online) it downloads them from the ml5 public repository.
+RESTYLE_DEMO_MODELS_DIR = (
+    Path(env("DEMO_MODELS_DIR"))
+    if env("DEMO_MODELS_DIR")
+    else (RESTYLE_DATA_DIR / "pretrained" / "fast-style-ml5" if RESTYLE_DATA_DIR else None)
+)
+
+# Upload limits, checked before anything is stored.
+RESTYLE_MAX_UPLOAD_BYTES = int(float(env("MAX_UPLOAD_MB", "20")) * 1024 * 1024)
+RESTYLE_MAX_PIXELS = int(float(env("MAX_MEGAPIXELS", "16")) * 1_000_000)
+RESTYLE_MIN_SIDE = int(env("MIN_SIDE", "16"))
+# Django refuses larger request bodies outright; leave room for the multipart envelope.
+DATA_UPLOAD_MAX_MEMORY_SIZE = RESTYLE_MAX_UPLOAD_BYTES + 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Where workers run the networks: "cpu", "cuda", "cuda:1"...; precision "fp32", "bf16", "fp16".
+RESTYLE_INFERENCE_DEVICE = env("INFERENCE_DEVICE", "cpu")
+RESTYLE_INFERENCE_DTYPE = env("INFERENCE_DTYPE", "fp32")
+# Networks kept loaded per worker process (each fast-style network is ~7 MB).
+RESTYLE_INFERER_CACHE_SIZE = int(env("INFERER_CACHE_SIZE", "8"))
+RESTYLE_THUMBNAIL_SIDE = 480
+
+# --- Celery ----------------------------------------------------------------------------------
+REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6479/0")
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_IGNORE_RESULT = True  # job state lives in the database, not in a result backend
+CELERY_TASK_DEFAULT_QUEUE = "conversions"
+# Conversions are short and must never wait behind a training run: each has its own queue.
+CELERY_TASK_ROUTES = {
+    "translator.tasks.run_conversion": {"queue": "conversions"},
+}
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A web request that enqueues must not hang when Redis is down: give up quickly and say so.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3, "socket_timeout": 10}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "mlcore": {"level": env("MLCORE_LOG_LEVEL", "WARNING")},
+    },
+}

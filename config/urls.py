@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from translator import views as translator_views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/signup/", translator_views.signup, name="signup"),
+    path("accounts/login/", translator_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("translator.urls")),
+]

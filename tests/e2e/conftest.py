@@ -1,0 +1,136 @@
+"""Real moving parts for the integration tests: a redis-server process, a `celery worker`
+process and the test database they share with this process (pytest-django's file database)."""
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import redis
+from django.conf import settings
+from django.core.management import call_command
+
+from config.celery import app as celery_app
+
+REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.e2e
+
+
+def wait_for(check, timeout, what, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class RedisServer:
+    """A redis-server of the test run's own, on the port the test settings name."""
+
+    def __init__(self, url, workdir):
+        self.url = url
+        self.port = urlparse(url).port
+        self.workdir = workdir
+        self.process = None
+
+    def start(self):
+        exe = shutil.which("redis-server")
+        if exe is None:
+            pytest.fail("redis-server is not installed; `make test` installs it (apt-get install redis-server)")
+        log = open(self.workdir / "redis.log", "ab")
+        self.process = subprocess.Popen(
+            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir)],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+        wait_for(self.ping, 15, f"redis-server on port {self.port}")
+
+    def ping(self):
+        try:
+            return redis.Redis.from_url(self.url, socket_connect_timeout=0.5).ping()
+        except redis.ConnectionError:
+            return False
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    server = RedisServer(settings.REDIS_URL, tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def clean_media():
+    """The worker writes under the test settings' media folder: start each run with it empty."""
+    shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
+    settings.MEDIA_ROOT.mkdir(parents=True)
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture(scope="session")
+def celery_worker(redis_server, django_db_setup, django_db_blocker, clean_media, tmp_path_factory):
+    """A real `celery worker` process on the conversions queue, sharing the test database."""
+    with django_db_blocker.unblock():
+        from django.db import connection
+
+        db_path = connection.settings_dict["NAME"]
+    name = f"e2e-conversions-{uuid.uuid4().hex[:6]}@%h"
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "RESTYLE_DB_PATH": str(db_path),
+        "RESTYLE_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "PYTHONUNBUFFERED": "1",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "conversions",
+         "--concurrency", "1", "-n", name, "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
+        cwd=REPO, env=env, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT,
+    )
+    hostname = name.replace("%h", os.uname().nodename)
+
+    def answers():
+        if process.poll() is not None:
+            pytest.fail(f"the celery worker exited:\n{log_path.read_text()}")
+        return celery_app.control.ping(destination=[hostname], timeout=0.5)
+
+    wait_for(answers, 60, "the celery worker to answer")
+    yield process
+    process.terminate()
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    if os.environ.get("RESTYLE_SHOW_WORKER_LOG"):
+        sys.stderr.write(log_path.read_text())
+
+
+@pytest.fixture
+def wave_model(transactional_db, data_dir):
+    """The real ml5.js 'wave' network, installed the way `make run` installs it."""
+    import io
+
+    from translator.models import ArtModel
+
+    call_command(
+        "install_demo_models",
+        source=str(data_dir / "pretrained" / "fast-style-ml5"),
+        styles="wave",
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+    return ArtModel.objects.get(slug="wave")

@@ -1,0 +1,100 @@
+"""The whole product in a real browser (Debian's Chromium driven by Playwright): log in,
+upload a photo, watch the job finish without reloading, find it in the gallery, delete it."""
+import os
+import shutil
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from translator.models import Conversion
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.fail("chromium is not installed; `make test` installs it (apt-get install chromium)")
+    # Playwright runs an event loop in this thread; the Django ORM calls the tests make here
+    # are ordinary synchronous calls.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url)
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def test_a_person_converts_a_photo_and_finds_it_in_the_gallery(
+    celery_worker, wave_model, page, data_dir
+):
+    from playwright.sync_api import expect
+
+    get_user_model().objects.create_user("demo", password="demo-password-1")
+    page.goto("/")
+    expect(page).to_have_url("/accounts/login/?next=/")
+    page.get_by_label("Username").fill("demo")
+    page.get_by_label("Password").fill("demo-password-1")
+    page.get_by_role("button", name="Log in").click()
+
+    page.goto("/")
+    expect(page.get_by_text("The Great Wave")).to_be_visible()
+    expect(page.locator(".model-card img")).to_have_attribute("src", "/models/wave/preview")
+    page.set_input_files("input[type=file]", str(data_dir / "images" / "content" / "amber.jpg"))
+    page.get_by_text("The Great Wave").click()
+    page.get_by_role("button", name="Convert").click()
+
+    # The detail page updates itself: mark the document to prove it is never reloaded.
+    expect(page.get_by_role("heading", name="amber.jpg")).to_be_visible()
+    page.evaluate("window.__sameDocument = true")
+    expect(page.locator("[data-status]")).to_have_text("Done", timeout=120_000)
+    result = page.locator("img[data-result]")
+    expect(result).to_be_visible()
+    assert page.evaluate("window.__sameDocument") is True
+    natural = result.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    conversion = Conversion.objects.get()
+    assert natural == [conversion.photo.width, conversion.photo.height]
+    expect(page.get_by_role("link", name="Download").last).to_be_visible()
+
+    page.get_by_role("link", name="Gallery").first.click()
+    thumbnail = page.locator(".tile img[data-thumbnail]").first
+    expect(thumbnail).to_be_visible()
+    assert thumbnail.evaluate("img => img.naturalWidth") > 0
+
+    page.locator(".tile a").first.click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete").click()
+    expect(page.get_by_text("Nothing here yet.")).to_be_visible()
+    assert not Conversion.objects.exists()
+
+
+def test_a_bad_file_shows_the_reason_on_the_form(celery_worker, wave_model, page, tmp_path):
+    from playwright.sync_api import expect
+
+    user = get_user_model().objects.create_user("grace", password="grace-password-1")
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill("grace")
+    page.get_by_label("Password").fill("grace-password-1")
+    page.get_by_role("button", name="Log in").click()
+    notes = tmp_path / "notes.jpg"
+    notes.write_text("not a photo")
+    page.goto("/")
+    page.set_input_files("input[type=file]", str(notes))
+    page.get_by_text("The Great Wave").click()
+    page.get_by_role("button", name="Convert").click()
+    expect(page.get_by_role("alert")).to_contain_text("not an image we can read")
+    assert not Conversion.objects.filter(owner=user).exists()

@@ -1,0 +1,84 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from mlcore.checkpoint import save_model
+from mlcore.fast_style import FastStyleConfig, build_network
+from translator import services
+from translator.models import ArtModel, Family
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Every test stores its files in a folder of its own, so leftovers can be counted."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def stored_files(root):
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def list_stored_files(media_root):
+    """Users' files (photos, results) under the media root; model checkpoints are not counted."""
+
+    def listing(*folders):
+        folders = folders or ("photos", "results")
+        return [f"{d}/{name}" for d in folders if (media_root / d).exists() for name in stored_files(media_root / d)]
+
+    return listing
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+    """A real fast-style checkpoint with random weights: small, so tests run it quickly."""
+    config = FastStyleConfig(variant="engstrom", channels=(4, 8, 8), num_residual_blocks=1)
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.safetensors"
+    save_model(
+        path,
+        family="fast_style",
+        config=config,
+        state_dict=build_network(config).state_dict(),
+        meta={"name": "tiny random network (tests only)"},
+    )
+    return path
+
+
+@pytest.fixture
+def art_model(db, tiny_checkpoint):
+    model = ArtModel.objects.create(
+        slug="tiny", name="Tiny", family=Family.FAST_STYLE, description="A random test network."
+    )
+    services.add_model_version(art_model=model, checkpoint_path=tiny_checkpoint, source="tests")
+    model.refresh_from_db()
+    return model
+
+
+@pytest.fixture
+def user(db):
+    return get_user_model().objects.create_user("alice", password="alice-password-1")
+
+
+@pytest.fixture
+def other_user(db):
+    return get_user_model().objects.create_user("bob", password="bob-password-1")
+
+
+@pytest.fixture
+def alice(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def upload_file(make_image_bytes):
+    def make(name="photo.jpg", fmt="JPEG", **kwargs):
+        return SimpleUploadedFile(name, make_image_bytes(fmt, **kwargs))
+
+    return make
+
+
+@pytest.fixture
+def conversion(user, art_model, upload_file):
+    return services.create_conversion(owner=user, upload=upload_file(), art_model=art_model)

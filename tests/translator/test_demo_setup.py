@@ -1,0 +1,99 @@
+"""`manage.py install_demo_models` and `ensure_demo_user`, on the real ml5.js checkpoints."""
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from PIL import Image
+
+from mlcore.checkpoint import read_header
+from translator.models import ArtModel
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ml5_dir(data_dir, settings):
+    settings.RESTYLE_DATA_DIR = data_dir
+    settings.RESTYLE_DEMO_MODELS_DIR = data_dir / "pretrained" / "fast-style-ml5"
+    return settings.RESTYLE_DEMO_MODELS_DIR
+
+
+def test_installs_the_chosen_styles_with_a_rendered_preview(ml5_dir):
+    out = io.StringIO()
+    call_command("install_demo_models", styles="wave,udnie", stdout=out, stderr=io.StringIO())
+    assert sorted(ArtModel.objects.values_list("slug", flat=True)) == ["udnie", "wave"]
+    wave = ArtModel.objects.get(slug="wave")
+    assert wave.name == "The Great Wave" and "Hokusai" in wave.description
+    header = read_header(wave.current_version.checkpoint.path)
+    assert (header.family, header.config.variant, header.meta["name"]) == (
+        "fast_style", "engstrom", "The Great Wave"
+    )
+    with wave.preview.open("rb") as fh:
+        preview = Image.open(io.BytesIO(fh.read()))
+    assert preview.format == "JPEG" and max(preview.size) == 320
+
+
+def test_running_it_again_keeps_what_is_installed(ml5_dir):
+    call_command("install_demo_models", styles="wave", stdout=io.StringIO(), stderr=io.StringIO())
+    out = io.StringIO()
+    call_command("install_demo_models", styles="wave", stdout=out, stderr=io.StringIO())
+    assert "already installed" in out.getvalue()
+    assert ArtModel.objects.get(slug="wave").versions.count() == 1
+    call_command("install_demo_models", styles="wave", force=True, stdout=io.StringIO(), stderr=io.StringIO())
+    assert ArtModel.objects.get(slug="wave").current_version.number == 2
+
+
+def test_an_unknown_style_is_a_clear_error(ml5_dir):
+    with pytest.raises(CommandError, match="Known styles: wave"):
+        call_command("install_demo_models", styles="wave,picasso")
+
+
+def test_a_missing_source_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(CommandError, match="is not a folder"):
+        call_command("install_demo_models", source=str(tmp_path / "nowhere"))
+
+
+def test_the_demo_account_is_made_once_and_its_password_printed(settings):
+    out = io.StringIO()
+    call_command("ensure_demo_user", stdout=out)
+    password = (settings.VAR_DIR / "demo_password").read_text().strip()
+    assert f"Demo account: demo / {password}" in out.getvalue()
+    demo = get_user_model().objects.get(username="demo")
+    assert demo.check_password(password) and not demo.is_staff
+    assert get_user_model().objects.get(username="admin").is_superuser
+    demo.set_password("changed-by-the-user")
+    demo.save()
+    call_command("ensure_demo_user", stdout=io.StringIO())
+    demo.refresh_from_db()
+    assert demo.check_password("changed-by-the-user")
+
+
+def test_without_a_local_folder_the_models_come_from_the_ml5_repository(data_dir, settings, monkeypatch):
+    """GitHub is outside the project: a fake urlopen serves the same files from disk."""
+    settings.RESTYLE_DEMO_MODELS_DIR = None
+    local = data_dir / "pretrained" / "fast-style-ml5"
+    asked = []
+
+    def fake_urlopen(url, timeout=None):
+        asked.append(url)
+        style, name = url.split("/")[-2:]
+        return open(local / style / name, "rb")
+
+    monkeypatch.setattr("urllib.request.urlopen", fake_urlopen)
+    call_command("install_demo_models", styles="scream", stdout=io.StringIO(), stderr=io.StringIO())
+    assert asked[0].startswith("https://raw.githubusercontent.com/ml5js/ml5-data-and-models/")
+    assert asked[0].endswith("/models/style-transfer/scream/manifest.json")
+    assert ArtModel.objects.get(slug="scream").current_version is not None
+
+
+def test_offline_without_a_local_folder_is_a_clear_error(settings, monkeypatch):
+    settings.RESTYLE_DEMO_MODELS_DIR = None
+
+    def offline(url, timeout=None):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr("urllib.request.urlopen", offline)
+    with pytest.raises(CommandError, match="Without internet access, point RESTYLE_DEMO_MODELS_DIR"):
+        call_command("install_demo_models", styles="wave", stdout=io.StringIO(), stderr=io.StringIO())
+    assert not ArtModel.objects.exists()

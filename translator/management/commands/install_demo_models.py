@@ -1,0 +1,104 @@
+import io
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from translator import inference, services
+from translator.demo_models import ATTRIBUTION, ML5_STYLES
+from translator.models import ArtModel, Family
+
+PREVIEW_IMAGE = "images/content/chelsea.png"  # CC0, from scikit-image
+
+
+class Command(BaseCommand):
+    help = (
+        "Install the demo fast-style models into the catalogue: from a local folder of ml5.js "
+        "checkpoints (RESTYLE_DEMO_MODELS_DIR) or, with --online, from the ml5 public repository."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--source", help="Folder holding one ml5.js checkpoint folder per style.")
+        parser.add_argument(
+            "--online",
+            action="store_true",
+            help="Download from GitHub even if a local folder exists (the default without one).",
+        )
+        parser.add_argument("--styles", help="Comma-separated style slugs (default: all nine).")
+        parser.add_argument("--force", action="store_true", help="Add a new version even if installed.")
+
+    def handle(self, *args, source=None, online=False, styles=None, force=False, **options):
+        from mlcore.importers import ImporterError, fetch_ml5_style, import_ml5
+
+        wanted = [s for s in ML5_STYLES if not styles or s.slug in styles.split(",")]
+        if styles and len(wanted) != len(styles.split(",")):
+            known = ", ".join(s.slug for s in ML5_STYLES)
+            raise CommandError(f"Unknown style in {styles!r}. Known styles: {known}.")
+        source_dir = Path(source) if source else settings.RESTYLE_DEMO_MODELS_DIR
+        if source and not Path(source).is_dir():
+            raise CommandError(f"{source} is not a folder.")
+        if source_dir is None or not Path(source_dir).is_dir():
+            online = True
+        if online:
+            self.stdout.write("Fetching the demo models from the ml5.js repository on GitHub")
+        preview_input = self._preview_input()
+
+        for index, style in enumerate(wanted):
+            art_model = ArtModel.objects.filter(slug=style.slug).first()
+            if art_model and art_model.current_version and not force:
+                self.stdout.write(f"  {style.slug}: already installed")
+                continue
+            with tempfile.TemporaryDirectory() as tmp:
+                folder = Path(tmp if online else source_dir) / style.slug
+                if online:
+                    try:
+                        fetch_ml5_style(style.slug, tmp)
+                    except ImporterError as exc:
+                        raise CommandError(
+                            f"Could not download {style.slug} ({exc}). Without internet access, "
+                            "point RESTYLE_DEMO_MODELS_DIR at a folder of ml5.js checkpoints."
+                        ) from exc
+                elif not folder.is_dir():
+                    self.stderr.write(f"  {style.slug}: not found in {source_dir}, skipped")
+                    continue
+                checkpoint = Path(tmp) / f"{style.slug}.safetensors"
+                import_ml5(
+                    folder,
+                    checkpoint,
+                    name=style.name,
+                    meta={"description": style.description, "attribution": ATTRIBUTION},
+                )
+                with transaction.atomic():
+                    art_model, _ = ArtModel.objects.update_or_create(
+                        slug=style.slug,
+                        defaults={
+                            "name": style.name,
+                            "family": Family.FAST_STYLE,
+                            "description": style.description,
+                            "sort_order": index,
+                        },
+                    )
+                    version = services.add_model_version(
+                        art_model=art_model, checkpoint_path=checkpoint, source="ml5.js demo models"
+                    )
+                if preview_input is not None:
+                    self._render_preview(art_model, version, preview_input)
+            self.stdout.write(self.style.SUCCESS(f"  {style.slug}: installed as {version}"))
+
+    def _preview_input(self):
+        from mlcore.images import open_image
+
+        path = settings.RESTYLE_DATA_DIR and Path(settings.RESTYLE_DATA_DIR) / PREVIEW_IMAGE
+        if not path or not path.exists():
+            self.stderr.write("  no preview image found; models will show without previews")
+            return None
+        image = open_image(path)
+        image.thumbnail((320, 320))
+        return image
+
+    def _render_preview(self, art_model, version, image):
+        inferer, _ = inference.inferer_for(version)
+        jpeg = inference.encode_thumbnail(inferer.translate(image), side=320)
+        services.set_model_preview(art_model=art_model, jpeg_bytes=jpeg)

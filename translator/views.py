@@ -1,0 +1,146 @@
+"""Web pages. Thin: they read through selectors and write through services."""
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from . import selectors, services
+from .forms import ConversionForm, SignupForm
+from .models import ArtModel
+
+GALLERY_PAGE_SIZE = 24
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload(request):
+    if request.method == "POST":
+        form = ConversionForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                conversion = services.create_conversion(
+                    owner=request.user,
+                    upload=form.cleaned_data["image"],
+                    art_model=form.cleaned_data["art_model"],
+                )
+            except ValidationError as exc:
+                form.add_error("image", exc)
+            except services.ServiceError as exc:
+                form.add_error("art_model", str(exc))
+            else:
+                return redirect(conversion)
+        status = 400
+    else:
+        form = ConversionForm()
+        status = 200
+    limits = {
+        "megabytes": round(settings.RESTYLE_MAX_UPLOAD_BYTES / (1024 * 1024)),
+        "megapixels": round(settings.RESTYLE_MAX_PIXELS / 1_000_000),
+    }
+    return render(request, "translator/upload.html", {"form": form, "limits": limits}, status=status)
+
+
+@login_required
+@require_GET
+def gallery(request):
+    page = Paginator(selectors.conversions_for(user=request.user), GALLERY_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "translator/gallery.html", {"page": page})
+
+
+@login_required
+@require_GET
+def detail(request, conversion_id):
+    conversion = selectors.conversion_for(user=request.user, conversion_id=conversion_id)
+    return render(request, "translator/detail.html", {"conversion": conversion})
+
+
+@login_required
+@require_GET
+def status(request, conversion_id):
+    """The job's state for the page's script to poll."""
+    c = selectors.conversion_for(user=request.user, conversion_id=conversion_id)
+    done = c.status == c.Status.SUCCEEDED
+    return JsonResponse(
+        {
+            "id": str(c.id),
+            "status": c.status,
+            "status_label": c.get_status_display(),
+            "finished": c.is_finished,
+            "error": c.error,
+            "result_url": reverse("translator:file", args=[c.id, "result"]) if done else None,
+            "thumbnail_url": reverse("translator:file", args=[c.id, "thumbnail"]) if done else None,
+            "download_url": reverse("translator:file", args=[c.id, "result"]) + "?download=1" if done else None,
+            "run_seconds": c.run_seconds,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@login_required
+@require_GET
+def conversion_file(request, conversion_id, kind):
+    """A conversion's original, result or thumbnail, to its owner only."""
+    c = selectors.conversion_for(user=request.user, conversion_id=conversion_id)
+    field = {"original": c.photo.image, "result": c.result, "thumbnail": c.thumbnail}.get(kind)
+    if not field:
+        raise Http404("This file does not exist yet.")
+    stem = (c.photo.original_name.rsplit(".", 1)[0] or "photo")[:80]
+    ext = field.name.rsplit(".", 1)[-1]
+    name = f"{stem}.{ext}" if kind == "original" else f"{stem}-{c.art_model.slug}.{ext}"
+    response = FileResponse(field.open("rb"), as_attachment="download" in request.GET, filename=name)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete(request, conversion_id):
+    conversion = selectors.conversion_for(user=request.user, conversion_id=conversion_id)
+    if request.method == "POST":
+        services.delete_conversion(conversion=conversion)
+        messages.success(request, "Deleted. The photo and its result are gone.")
+        return redirect("translator:gallery")
+    return render(request, "translator/confirm_delete.html", {"conversion": conversion})
+
+
+@require_GET
+def model_preview(request, slug):
+    art_model = get_object_or_404(selectors.available_models(), slug=slug)
+    if not art_model.preview:
+        raise Http404("This model has no preview.")
+    response = FileResponse(art_model.preview.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login page, answering 400 (not 200) when the credentials are refused."""
+
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("translator:upload")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user)
+        messages.success(request, f"Welcome, {user.username}. Upload your first photo.")
+        return redirect("translator:upload")
+    return render(
+        request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200
+    )
