@@ -52,6 +52,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "translator",
 ]
 
@@ -166,8 +171,52 @@ RESTYLE_INFERENCE_DTYPE = env("INFERENCE_DTYPE", "fp32")
 RESTYLE_INFERER_CACHE_SIZE = int(env("INFERER_CACHE_SIZE", "8"))
 RESTYLE_THUMBNAIL_SIDE = 480
 
-# --- Celery ----------------------------------------------------------------------------------
+# Broker for Celery and store for shared counters.
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6479/0")
+
+# --- REST API ---------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "translator.api.pagination.Pagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "translator.api.errors.exception_handler",
+    "DEFAULT_VERSIONING_CLASS": None,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Restyle API",
+    "DESCRIPTION": (
+        "Upload photos, convert them with a model, and fetch the results. Authenticate with "
+        "`Authorization: Token <key>` (POST /api/v1/auth/token/) or a browser session."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The docs page's JavaScript is served from our own static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+# Per-user limit on new conversions through the API ("N/second|minute|hour|day").
+RESTYLE_UPLOAD_RATE = env("UPLOAD_RATE", "60/hour")
+RESTYLE_SIGNUP_RATE = env("SIGNUP_RATE", "20/hour")
+
+# Throttle counters are shared by every web process, so they live in Redis.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env("CACHE_URL", REDIS_URL),
+        "KEY_PREFIX": "restyle-cache",
+        "TIMEOUT": 3600,
+    }
+}
+
+# --- Celery ----------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_IGNORE_RESULT = True  # job state lives in the database, not in a result backend
 CELERY_TASK_DEFAULT_QUEUE = "conversions"

@@ -56,6 +56,11 @@ class ArtModel(models.Model):
     def __str__(self):
         return self.name
 
+    @property
+    def expects(self):
+        """What input this model wants, in words for the model card and the API."""
+        return self.input_hint or "Any photo"
+
 
 class ModelVersion(models.Model):
     """One trained or imported network (an mlcore checkpoint) of a catalogue entry."""
@@ -111,6 +116,7 @@ class Conversion(models.Model):
     art_model = models.ForeignKey(ArtModel, on_delete=models.PROTECT, related_name="conversions")
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress = models.FloatField(default=0.0, help_text="0 to 1; 1 once it succeeded.")
     error = models.TextField(blank=True, help_text="Why it failed, in words a user can read.")
     result = models.FileField(upload_to=_result_path, blank=True)
     thumbnail = models.FileField(upload_to=_result_path, blank=True)

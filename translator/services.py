@@ -104,6 +104,7 @@ def finish_conversion(*, conversion_id, result_bytes, result_ext, thumbnail_byte
     conversion.result.save(f"result.{result_ext}", ContentFile(result_bytes), save=False)
     conversion.thumbnail.save("thumb.jpg", ContentFile(thumbnail_bytes), save=False)
     conversion.status = Conversion.Status.SUCCEEDED
+    conversion.progress = 1.0
     conversion.finished_at = timezone.now()
     conversion.load_seconds = load_seconds
     conversion.run_seconds = run_seconds

@@ -6,12 +6,12 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import selectors, services
+from .files import conversion_file_response
 from .forms import ConversionForm, SignupForm
 from .models import ArtModel
 
@@ -65,40 +65,10 @@ def detail(request, conversion_id):
 
 @login_required
 @require_GET
-def status(request, conversion_id):
-    """The job's state for the page's script to poll."""
-    c = selectors.conversion_for(user=request.user, conversion_id=conversion_id)
-    done = c.status == c.Status.SUCCEEDED
-    return JsonResponse(
-        {
-            "id": str(c.id),
-            "status": c.status,
-            "status_label": c.get_status_display(),
-            "finished": c.is_finished,
-            "error": c.error,
-            "result_url": reverse("translator:file", args=[c.id, "result"]) if done else None,
-            "thumbnail_url": reverse("translator:file", args=[c.id, "thumbnail"]) if done else None,
-            "download_url": reverse("translator:file", args=[c.id, "result"]) + "?download=1" if done else None,
-            "run_seconds": c.run_seconds,
-        },
-        headers={"Cache-Control": "no-store"},
-    )
-
-
-@login_required
-@require_GET
 def conversion_file(request, conversion_id, kind):
     """A conversion's original, result or thumbnail, to its owner only."""
-    c = selectors.conversion_for(user=request.user, conversion_id=conversion_id)
-    field = {"original": c.photo.image, "result": c.result, "thumbnail": c.thumbnail}.get(kind)
-    if not field:
-        raise Http404("This file does not exist yet.")
-    stem = (c.photo.original_name.rsplit(".", 1)[0] or "photo")[:80]
-    ext = field.name.rsplit(".", 1)[-1]
-    name = f"{stem}.{ext}" if kind == "original" else f"{stem}-{c.art_model.slug}.{ext}"
-    response = FileResponse(field.open("rb"), as_attachment="download" in request.GET, filename=name)
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    conversion = selectors.conversion_for(user=request.user, conversion_id=conversion_id)
+    return conversion_file_response(conversion, kind, download="download" in request.GET)
 
 
 @login_required

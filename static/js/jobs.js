@@ -1,8 +1,10 @@
-// Live job state: every element with data-conversion polls its status URL until the job
-// finishes, then shows the result in place. No page reload, no framework.
+// Live job state: every element with data-conversion polls the job's REST API URL (the
+// browser's session authenticates it) until the job finishes, then shows the result in place.
+// No page reload, no framework.
 (function () {
   "use strict";
   const POLL_MS = 1000;
+  const FINISHED = ["succeeded", "failed"];
 
   function placeImage(el, url, attr, alt) {
     const placeholder = el.querySelector("[data-placeholder]");
@@ -47,14 +49,14 @@
       if (response.ok) {
         const job = await response.json();
         render(el, job);
-        if (job.finished) return;
+        if (FINISHED.includes(job.status)) return;
       }
     } catch (e) { /* network blip: try again */ }
     setTimeout(() => poll(el), POLL_MS);
   }
 
   document.querySelectorAll("[data-conversion]").forEach((el) => {
-    if (el.dataset.state !== "succeeded" && el.dataset.state !== "failed") poll(el);
+    if (!FINISHED.includes(el.dataset.state)) poll(el);
   });
 
   document.querySelectorAll("form[data-confirm]").forEach((form) => {

@@ -19,14 +19,14 @@ pytestmark = pytest.mark.e2e
 
 
 def wait_until_finished(client, conversion_id, timeout=120):
-    url = reverse("translator:status", args=[conversion_id])
+    url = reverse("api:conversion-detail", args=[conversion_id])
     seen = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = client.get(url).json()
         if not seen or seen[-1] != job["status"]:
             seen.append(job["status"])
-        if job["finished"]:
+        if job["status"] in ("succeeded", "failed"):
             return job, seen
         time.sleep(0.2)
     raise AssertionError(f"the job did not finish in {timeout} s; states seen: {seen}")

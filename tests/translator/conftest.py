@@ -9,6 +9,14 @@ from translator.models import ArtModel, Family
 
 
 @pytest.fixture(autouse=True)
+def empty_cache():
+    """Rate-limit counters live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     """Every test stores its files in a folder of its own, so leftovers can be counted."""
     settings.MEDIA_ROOT = tmp_path / "media"

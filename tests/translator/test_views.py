@@ -23,7 +23,6 @@ def finish(conversion, result=b"result-bytes", ext="jpg"):
 def owner_urls(conversion):
     return [
         reverse("translator:detail", args=[conversion.id]),
-        reverse("translator:status", args=[conversion.id]),
         reverse("translator:file", args=[conversion.id, "original"]),
         reverse("translator:file", args=[conversion.id, "result"]),
         reverse("translator:file", args=[conversion.id, "thumbnail"]),
@@ -115,23 +114,10 @@ def test_the_gallery_is_paginated(alice, user, art_model, upload_file, settings)
     assert "Page 1 of 2" in first.content.decode()
 
 
-def test_the_status_endpoint_reports_progress_and_the_result(alice, conversion):
-    url = reverse("translator:status", args=[conversion.id])
-    queued = alice.get(url).json()
-    assert (queued["status"], queued["finished"], queued["result_url"]) == ("queued", False, None)
-    finish(conversion)
-    done = alice.get(url).json()
-    assert done["status"] == "succeeded" and done["finished"] is True
-    assert alice.get(done["result_url"]).getvalue() == b"result-bytes"
-
-
 def test_a_failed_job_shows_its_reason(alice, conversion):
     services.fail_conversion(conversion_id=conversion.id, reason="The model file is damaged.")
     page = alice.get(conversion.get_absolute_url()).content.decode()
     assert "Failed" in page and "The model file is damaged." in page
-    assert alice.get(reverse("translator:status", args=[conversion.id])).json()["error"] == (
-        "The model file is damaged."
-    )
 
 
 def test_download_names_the_file_after_the_photo_and_model(alice, conversion):

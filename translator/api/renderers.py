@@ -1,0 +1,16 @@
+import json
+
+from rest_framework.renderers import BaseRenderer
+
+
+class ImageFileRenderer(BaseRenderer):
+    """Lets clients that send `Accept: image/*` fetch files; errors still go out as JSON text."""
+
+    media_type = "image/*"
+    format = "image"
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, (dict, list)):
+            return json.dumps(data).encode()
+        return data

@@ -1,0 +1,146 @@
+from django.conf import settings
+from django.contrib.auth import get_user_model, password_validation
+from django.urls import reverse
+from rest_framework import serializers
+
+from .. import selectors
+from ..models import ArtModel, Conversion
+from ..uploads import ACCEPTED_FORMATS
+
+
+def _absolute(request, url):
+    return request.build_absolute_uri(url) if request is not None else url
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = get_user_model()
+        fields = ["id", "username", "email"]
+
+
+class SignupSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    password = serializers.CharField(write_only=True, min_length=8, style={"input_type": "password"})
+
+    def validate_username(self, value):
+        User = get_user_model()
+        User.username_validator(value)
+        if User.objects.filter(username__iexact=value).exists():
+            raise serializers.ValidationError("A user with that username already exists.", code="taken")
+        return value
+
+    def validate(self, attrs):
+        user = get_user_model()(username=attrs["username"], email=attrs.get("email", ""))
+        try:
+            password_validation.validate_password(attrs["password"], user)
+        except Exception as exc:  # django ValidationError: report it on the password field
+            raise serializers.ValidationError({"password": list(exc.messages)}, code="weak_password")
+        return attrs
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"})
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
+    user = UserSerializer()
+
+
+class AcceptsSerializer(serializers.Serializer):
+    formats = serializers.ListField(child=serializers.CharField())
+    max_upload_bytes = serializers.IntegerField()
+    max_pixels = serializers.IntegerField()
+    min_side = serializers.IntegerField()
+
+
+class ArtModelSerializer(serializers.ModelSerializer):
+    family_label = serializers.CharField(source="get_family_display", read_only=True)
+    version = serializers.IntegerField(source="current_version.number", read_only=True)
+    expects = serializers.CharField(read_only=True, help_text="What input works best, in words.")
+    preview_url = serializers.SerializerMethodField()
+    accepts = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ArtModel
+        fields = [
+            "id", "slug", "name", "family", "family_label", "description", "expects", "version",
+            "preview_url", "accepts",
+        ]
+
+    def get_preview_url(self, obj) -> str | None:
+        if not obj.preview:
+            return None
+        return _absolute(self.context.get("request"), reverse("translator:model_preview", args=[obj.slug]))
+
+    def get_accepts(self, obj) -> AcceptsSerializer:
+        return {
+            "formats": ["image/jpeg", "image/png", "image/webp"],
+            "max_upload_bytes": settings.RESTYLE_MAX_UPLOAD_BYTES,
+            "max_pixels": settings.RESTYLE_MAX_PIXELS,
+            "min_side": settings.RESTYLE_MIN_SIDE,
+        }
+
+
+class ModelRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ArtModel
+        fields = ["id", "slug", "name"]
+
+
+class PhotoSerializer(serializers.Serializer):
+    name = serializers.CharField(source="original_name")
+    format = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+
+
+class ConversionSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    model = ModelRefSerializer(source="art_model", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    photo = PhotoSerializer(read_only=True)
+    original_url = serializers.SerializerMethodField()
+    result_url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Conversion
+        fields = [
+            "id", "url", "model", "status", "status_label", "progress", "error", "photo", "original_url",
+            "result_url", "thumbnail_url", "created_at", "started_at", "finished_at", "run_seconds",
+        ]
+        read_only_fields = fields
+
+    def _file_url(self, obj, kind):
+        return _absolute(self.context.get("request"), reverse(f"api:conversion-{kind}", args=[obj.id]))
+
+    def get_url(self, obj) -> str:
+        return _absolute(self.context.get("request"), reverse("api:conversion-detail", args=[obj.id]))
+
+    def get_original_url(self, obj) -> str:
+        return self._file_url(obj, "original")
+
+    def get_result_url(self, obj) -> str | None:
+        return self._file_url(obj, "result") if obj.result else None
+
+    def get_thumbnail_url(self, obj) -> str | None:
+        return self._file_url(obj, "thumbnail") if obj.thumbnail else None
+
+
+class ConversionCreateSerializer(serializers.Serializer):
+    image = serializers.FileField(
+        help_text=f"The photo: {', '.join(ACCEPTED_FORMATS.values())}.",
+        error_messages={"required": "Choose a photo to upload.", "empty": "The file is empty. Choose a photo to upload."},
+    )
+    model = serializers.PrimaryKeyRelatedField(
+        queryset=selectors.available_models(),
+        help_text="The id of a model from /api/v1/models/.",
+        error_messages={
+            "required": "Choose a model.",
+            "does_not_exist": "That model is not available. Choose another one.",
+            "incorrect_type": "The model is given by its numeric id.",
+        },
+    )

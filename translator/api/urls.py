@@ -1,0 +1,22 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+app_name = "api"
+
+router = SimpleRouter()
+router.register("models", views.ArtModelViewSet, basename="model")
+router.register("conversions", views.ConversionViewSet, basename="conversion")
+
+urlpatterns = [
+    path("", views.ApiRoot.as_view(), name="root"),
+    path("auth/token/", views.TokenView.as_view(), name="token"),
+    path("auth/signup/", views.SignupView.as_view(), name="signup"),
+    path("me/", views.MeView.as_view(), name="me"),
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema", permission_classes=[]), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema", permission_classes=[]), name="redoc"),
+    *router.urls,
+]

@@ -1,0 +1,216 @@
+"""REST API v1. Thin like the pages: selectors read, services write."""
+from django.contrib.auth import authenticate, get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, mixins, permissions, status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+from .. import selectors, services
+from ..files import conversion_file_response
+from ..models import Conversion
+from .errors import ErrorSerializer
+from .filters import ConversionFilter
+from .renderers import ImageFileRenderer
+from .serializers import (
+    ArtModelSerializer,
+    ConversionCreateSerializer,
+    ConversionSerializer,
+    SignupSerializer,
+    TokenRequestSerializer,
+    TokenSerializer,
+    UserSerializer,
+)
+from .throttles import SignupThrottle, UploadThrottle
+
+UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+
+
+def errors(*codes):
+    """Schema entries for the error responses an operation can give (all share one body)."""
+    words = {
+        400: "Invalid input; `fields` says what, per field.",
+        401: "Not authenticated.",
+        404: "No such object (or not yours).",
+        429: "Too many requests; see the Retry-After header.",
+    }
+    return {code: OpenApiResponse(ErrorSerializer, description=words[code]) for code in codes}
+
+
+class ApiRoot(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(exclude=True)
+    def get(self, request):
+        return Response(
+            {
+                "models": reverse("api:model-list", request=request),
+                "conversions": reverse("api:conversion-list", request=request),
+                "token": reverse("api:token", request=request),
+                "signup": reverse("api:signup", request=request),
+                "me": reverse("api:me", request=request),
+                "schema": reverse("api:schema", request=request),
+                "docs": reverse("api:docs", request=request),
+            }
+        )
+
+
+class TokenView(APIView):
+    """Obtain a token with a username and password, or revoke the token in use."""
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [permissions.AllowAny()]
+        return [permissions.IsAuthenticated()]
+
+    def get_authenticators(self):
+        # Logging in must not trip over a stale session's CSRF check.
+        if self.request is not None and self.request.method == "POST":
+            return []
+        return super().get_authenticators()
+
+    @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer, **errors(400)}, auth=[])
+    def post(self, request):
+        data = TokenRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(request, **data.validated_data)
+        if user is None:
+            raise ValidationError(
+                {"non_field_errors": ["Unable to log in with that username and password."]},
+                code="invalid_credentials",
+            )
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key, "user": UserSerializer(user).data})
+
+    @extend_schema(request=None, responses={204: None, **errors(401)})
+    def delete(self, request):
+        Token.objects.filter(user=request.user).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SignupView(APIView):
+    """Create an account; answers with the new user and a token for it."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+    throttle_classes = [SignupThrottle]
+
+    @extend_schema(request=SignupSerializer, responses={201: TokenSerializer, **errors(400, 429)}, auth=[])
+    def post(self, request):
+        data = SignupSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic():
+            user = get_user_model().objects.create_user(**data.validated_data)
+            token = Token.objects.create(user=user)
+        return Response({"token": token.key, "user": UserSerializer(user).data}, status=status.HTTP_201_CREATED)
+
+
+class MeView(generics.RetrieveAPIView):
+    """The account the request is authenticated as."""
+
+    serializer_class = UserSerializer
+
+    @extend_schema(responses={200: UserSerializer, **errors(401)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_object(self):
+        return self.request.user
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Published models", responses={200: ArtModelSerializer(many=True), **errors(401)}),
+    retrieve=extend_schema(summary="One published model", responses={200: ArtModelSerializer, **errors(401, 404)}),
+)
+class ArtModelViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ArtModelSerializer
+    pagination_class = None  # a short catalogue: one page
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        return selectors.available_models()
+
+
+FILE_RENDERERS = [JSONRenderer, ImageFileRenderer]
+FILE_RESPONSE = {
+    (200, "image/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The image file."),
+    **errors(401, 404),
+}
+DOWNLOAD_PARAM = OpenApiParameter(
+    "download", OpenApiTypes.BOOL, description="Ask the browser to save the file (Content-Disposition: attachment)."
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="My conversions, newest first", responses={200: ConversionSerializer(many=True), **errors(400, 401, 404)}),
+    retrieve=extend_schema(summary="A conversion's state and files", responses={200: ConversionSerializer, **errors(401, 404)}),
+    destroy=extend_schema(summary="Delete a conversion and its files", responses={204: None, **errors(401, 404)}),
+)
+class ConversionViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = ConversionSerializer
+    filterset_class = ConversionFilter
+    lookup_value_regex = UUID_PATTERN
+
+    queryset = Conversion.objects.none()  # for the schema generator; requests use get_queryset
+
+    def get_queryset(self):
+        # Owner-scoped: another user's conversion is a 404 for every verb.
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return selectors.conversions_for(user=self.request.user)
+
+    def get_throttles(self):
+        return [UploadThrottle()] if self.action == "create" else super().get_throttles()
+
+    @extend_schema(
+        summary="Upload a photo and convert it",
+        request={"multipart/form-data": ConversionCreateSerializer},
+        responses={202: ConversionSerializer, **errors(400, 401, 429)},
+    )
+    def create(self, request):
+        data = ConversionCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            conversion = services.create_conversion(
+                owner=request.user, upload=data.validated_data["image"], art_model=data.validated_data["model"]
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError({"image": exc.messages}, code=exc.code or "invalid")
+        except services.ServiceError as exc:
+            raise ValidationError({"model": [str(exc)]}, code="unavailable")
+        body = ConversionSerializer(conversion, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+
+    def perform_destroy(self, instance):
+        services.delete_conversion(conversion=instance)
+
+    def _file(self, request, kind):
+        return conversion_file_response(self.get_object(), kind, download=_truthy(request.query_params.get("download")))
+
+    @extend_schema(summary="The uploaded photo", parameters=[DOWNLOAD_PARAM], responses=FILE_RESPONSE)
+    @action(detail=True, url_path="original", renderer_classes=FILE_RENDERERS)
+    def original(self, request, pk=None):
+        return self._file(request, "original")
+
+    @extend_schema(summary="The converted image (once succeeded)", parameters=[DOWNLOAD_PARAM], responses=FILE_RESPONSE)
+    @action(detail=True, url_path="result", renderer_classes=FILE_RENDERERS)
+    def result(self, request, pk=None):
+        return self._file(request, "result")
+
+    @extend_schema(summary="A small JPEG of the result (once succeeded)", parameters=[DOWNLOAD_PARAM], responses=FILE_RESPONSE)
+    @action(detail=True, url_path="thumbnail", renderer_classes=FILE_RENDERERS)
+    def thumbnail(self, request, pk=None):
+        return self._file(request, "thumbnail")
+
+
+def _truthy(value):
+    return str(value).lower() in ("1", "true", "yes", "on")
