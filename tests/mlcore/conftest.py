@@ -32,3 +32,30 @@ def wave_checkpoint(wave_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
     from mlcore.importers import import_ml5
 
     return import_ml5(wave_dir, tmp_path_factory.mktemp("ckpt") / "wave.safetensors")
+
+
+@pytest.fixture(scope="session")
+def content_folder(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shared content photos, shrunk to 72 px on the shorter side, in a temporary folder
+    with a subfolder and all three formats (jpg, png, webp): a small training set."""
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("content")
+    (folder / "more").mkdir()
+    sources = sorted((data_dir / "images" / "content").iterdir())
+    if not sources:
+        pytest.skip("no shared content images")
+    for i, src in enumerate(sources):
+        with Image.open(src) as img:
+            img = img.convert("RGB")
+            img.thumbnail((10_000, 72)) if img.width >= img.height else img.thumbnail((72, 10_000))
+            fmt = ("jpg", "png", "webp")[i % 3]
+            target = (folder / "more" if i % 2 else folder) / f"{src.stem}.{fmt}"
+            img.save(target)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def style_path(data_dir: Path) -> Path:
+    """Hokusai's Great Wave (public domain)."""
+    return _require(data_dir / "images" / "styles" / "wave.jpg")
