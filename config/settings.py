@@ -170,6 +170,14 @@ RESTYLE_INFERENCE_DTYPE = env("INFERENCE_DTYPE", "fp32")
 # Networks kept loaded per worker process (each fast-style network is ~7 MB).
 RESTYLE_INFERER_CACHE_SIZE = int(env("INFERER_CACHE_SIZE", "8"))
 RESTYLE_THUMBNAIL_SIDE = 480
+# The perceptual loss network (VGG19 for Gatys jobs): "imagenet" needs torchvision's published
+# weights (downloaded when online, or the file RESTYLE_VGG19_WEIGHTS names); "random" is for
+# tests and demos only, and every result made with it says so.
+RESTYLE_LOSS_NETWORK = env("LOSS_NETWORK", "imagenet")
+RESTYLE_VGG19_WEIGHTS = env("VGG19_WEIGHTS") or None
+RESTYLE_VGG16_WEIGHTS = env("VGG16_WEIGHTS") or None
+# A Gatys job shows its intermediate image every this many steps.
+RESTYLE_GATYS_PROGRESS_EVERY = int(env("GATYS_PROGRESS_EVERY", "10"))
 
 # Broker for Celery and store for shared counters.
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6479/0")
@@ -220,10 +228,9 @@ CACHES = {
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_IGNORE_RESULT = True  # job state lives in the database, not in a result backend
 CELERY_TASK_DEFAULT_QUEUE = "conversions"
-# Conversions are short and must never wait behind a training run: each has its own queue.
-CELERY_TASK_ROUTES = {
-    "translator.tasks.run_conversion": {"queue": "conversions"},
-}
+# Conversions are short and must never wait behind a slow job or a training run.
+# The queue is named when a job is sent: "conversions" (feed-forward networks, seconds),
+# "slow" (Gatys optimisation, minutes on a CPU) and "training" (hours).
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A web request that enqueues must not hang when Redis is down: give up quickly and say so.

@@ -14,6 +14,12 @@ class ConversionForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
         error_messages={"required": "Choose a photo to upload."},
     )
+    style_image = forms.FileField(
+        label="Style image",
+        required=False,
+        help_text="For models that paint in the style of an image of yours: a painting, a texture.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
     art_model = forms.ModelChoiceField(
         queryset=selectors.available_models(),
         label="Model",

@@ -1,10 +1,12 @@
-"""Running mlcore networks inside a worker: loaded networks are cached per process, results are
-encoded for storage. mlcore stays ignorant of Django; this is the only place that joins them."""
+"""Running mlcore inside a worker: loaded networks are cached per process, Gatys jobs report
+progress, results are encoded for storage. mlcore stays ignorant of Django; this is the only
+place that joins them."""
 import io
 import logging
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 
 from django.conf import settings
 from PIL import Image
@@ -34,6 +36,73 @@ def inferer_for(version):
         while len(_cache) > settings.RESTYLE_INFERER_CACHE_SIZE:
             _cache.popitem(last=False)
         return inferer, time.perf_counter() - started
+
+
+@dataclass(frozen=True)
+class Outcome:
+    image: object  # PIL image, same size as the photo
+    load_seconds: float
+    run_seconds: float
+    label: str = ""  # a caveat to show with the result
+
+
+def translate_photo(conversion):
+    """A feed-forward network (fast style, pix2pix, U-GAT-IT) on the conversion's photo."""
+    from mlcore.images import open_image
+
+    inferer, load_seconds = inferer_for(conversion.model_version)
+    with conversion.photo.image.open("rb") as fh:
+        image = open_image(fh)
+    started = time.perf_counter()
+    result = inferer.translate(image)
+    return Outcome(result, load_seconds, time.perf_counter() - started)
+
+
+def paint_with_gatys(conversion, *, report, should_stop):
+    """Gatys et al. optimisation of the photo towards the user's style image.
+
+    `report(progress, detail, jpeg_or_None)` is called as it goes; `should_stop()` is polled and
+    ends the job early, in which case None is returned.
+    """
+    from mlcore.gatys import GatysConfig, run_gatys
+    from mlcore.images import open_image
+    from mlcore.vgg import RANDOM_VGG_LABEL, load_vgg
+
+    config = GatysConfig.from_dict(conversion.model_version.config or {})
+    started = time.perf_counter()
+    vgg = load_vgg(
+        "vgg19",
+        weights=settings.RESTYLE_LOSS_NETWORK,
+        path=settings.RESTYLE_VGG19_WEIGHTS,
+        device=settings.RESTYLE_INFERENCE_DEVICE,
+    )
+    load_seconds = time.perf_counter() - started
+    with conversion.photo.image.open("rb") as fh:
+        content = open_image(fh)
+    with conversion.style_image.image.open("rb") as fh:
+        style = open_image(fh)
+
+    def on_progress(update):
+        jpeg = encode_thumbnail(update.image, side=1024) if update.image is not None else None
+        report(update.step / update.total, f"step {update.step} of {update.total}", jpeg)
+
+    started = time.perf_counter()
+    outcome = run_gatys(
+        content,
+        style,
+        config,
+        vgg=vgg,
+        device=settings.RESTYLE_INFERENCE_DEVICE,
+        on_progress=on_progress,
+        should_stop=should_stop,
+        progress_every=settings.RESTYLE_GATYS_PROGRESS_EVERY,
+    )
+    if outcome.stopped:
+        return None
+    label = RANDOM_VGG_LABEL if settings.RESTYLE_LOSS_NETWORK == "random" else ""
+    # Gatys paints at the configured size; the result keeps the photo's own size.
+    image = outcome.image.resize(content.size, Image.Resampling.LANCZOS)
+    return Outcome(image, load_seconds, time.perf_counter() - started, label)
 
 
 def encode_result(image):

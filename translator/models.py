@@ -26,6 +26,13 @@ class Family(models.TextChoices):
     """Model families that mlcore knows; the value is mlcore's registry name."""
 
     FAST_STYLE = "fast_style", "Fast style transfer (Johnson et al.)"
+    GATYS = "gatys", "Style of your own image (Gatys et al.)"
+
+
+# Families that paint with a style image the user uploads next to the photo.
+STYLE_IMAGE_FAMILIES = {Family.GATYS}
+# Families that run a slow optimisation per image, on a queue of their own.
+SLOW_FAMILIES = {Family.GATYS}
 
 
 class ArtModel(models.Model):
@@ -59,7 +66,15 @@ class ArtModel(models.Model):
     @property
     def expects(self):
         """What input this model wants, in words for the model card and the API."""
-        return self.input_hint or "Any photo"
+        if self.input_hint:
+            return self.input_hint
+        if self.needs_style_image:
+            return "Any photo, plus a style image (a painting) of your own"
+        return "Any photo"
+
+    @property
+    def needs_style_image(self):
+        return self.family in STYLE_IMAGE_FAMILIES
 
 
 class ModelVersion(models.Model):
@@ -67,7 +82,12 @@ class ModelVersion(models.Model):
 
     art_model = models.ForeignKey(ArtModel, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
-    checkpoint = models.FileField(upload_to=_checkpoint_path)
+    checkpoint = models.FileField(
+        upload_to=_checkpoint_path, blank=True, help_text="The mlcore checkpoint (not for Gatys)."
+    )
+    config = models.JSONField(
+        default=dict, blank=True, help_text="Settings of families without a checkpoint (Gatys)."
+    )
     source = models.CharField(max_length=200, blank=True, help_text="Where the weights came from.")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -105,21 +125,34 @@ class Conversion(models.Model):
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Done"
         FAILED = "failed", "Failed"
+        CANCELLING = "cancelling", "Cancelling"
+        CANCELLED = "cancelled", "Cancelled"
 
-    FINISHED = (Status.SUCCEEDED, Status.FAILED)
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversions"
     )
     photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="conversions")
+    style_image = models.ForeignKey(
+        Photo, null=True, blank=True, on_delete=models.CASCADE, related_name="styled_conversions",
+        help_text="The user's style image, for families that paint with one.",
+    )
     art_model = models.ForeignKey(ArtModel, on_delete=models.PROTECT, related_name="conversions")
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     progress = models.FloatField(default=0.0, help_text="0 to 1; 1 once it succeeded.")
+    progress_detail = models.CharField(max_length=200, blank=True, help_text="e.g. step 40 of 300")
     error = models.TextField(blank=True, help_text="Why it failed, in words a user can read.")
     result = models.FileField(upload_to=_result_path, blank=True)
     thumbnail = models.FileField(upload_to=_result_path, blank=True)
+    intermediate = models.FileField(
+        upload_to=_result_path, blank=True, help_text="The latest image of a slow job while it runs."
+    )
+    label = models.CharField(
+        max_length=200, blank=True, help_text="A caveat shown with the result, e.g. a test-only loss network."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

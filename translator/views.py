@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import selectors, services
 from .files import conversion_file_response
@@ -29,9 +29,10 @@ def upload(request):
                     owner=request.user,
                     upload=form.cleaned_data["image"],
                     art_model=form.cleaned_data["art_model"],
+                    style_upload=form.cleaned_data.get("style_image"),
                 )
             except ValidationError as exc:
-                form.add_error("image", exc)
+                form.add_error(getattr(exc, "field", "image"), exc)
             except services.ServiceError as exc:
                 form.add_error("art_model", str(exc))
             else:
@@ -69,6 +70,17 @@ def conversion_file(request, conversion_id, kind):
     """A conversion's original, result or thumbnail, to its owner only."""
     conversion = selectors.conversion_for(user=request.user, conversion_id=conversion_id)
     return conversion_file_response(conversion, kind, download="download" in request.GET)
+
+
+@login_required
+@require_POST
+def cancel(request, conversion_id):
+    conversion = selectors.conversion_for(user=request.user, conversion_id=conversion_id)
+    try:
+        services.cancel_conversion(conversion=conversion)
+    except services.ServiceError as exc:
+        messages.info(request, str(exc))
+    return redirect(conversion)
 
 
 @login_required

@@ -1,56 +1,74 @@
 // Live job state: every element with data-conversion polls the job's REST API URL (the
-// browser's session authenticates it) until the job finishes, then shows the result in place.
-// No page reload, no framework.
+// browser's session authenticates it) until the job finishes, showing progress, the image so
+// far (slow jobs) and finally the result in place. No page reload, no framework.
 (function () {
   "use strict";
   const POLL_MS = 1000;
-  const FINISHED = ["succeeded", "failed"];
+  const FINISHED = ["succeeded", "failed", "cancelled"];
 
-  function placeImage(el, url, attr, alt) {
-    const placeholder = el.querySelector("[data-placeholder]");
-    if (!placeholder || !url) return;
+  function showImage(el, url, attr, alt) {
+    if (!url) return;
+    const current = el.querySelector("[data-placeholder], [data-intermediate], [data-result], [data-thumbnail]");
+    if (!current) return;
+    if (current.tagName === "IMG" && current.hasAttribute(attr)) {
+      if (current.dataset.src !== url) { current.dataset.src = url; current.src = url; }
+      return;
+    }
     const img = document.createElement("img");
     img.src = url;
+    img.dataset.src = url;
     img.alt = alt;
     img.setAttribute(attr, "");
-    placeholder.replaceWith(img);
+    current.replaceWith(img);
+  }
+
+  function setHidden(el, selector, hidden) {
+    const node = el.querySelector(selector);
+    if (node) node.hidden = hidden;
+    return node;
   }
 
   function render(el, job) {
     el.dataset.state = job.status;
+    const finished = FINISHED.includes(job.status);
     const badge = el.querySelector("[data-status]");
     if (badge) {
       badge.textContent = job.status_label;
       badge.className = "status status-" + job.status;
     }
-    const error = el.querySelector("[data-error]");
-    if (error) {
-      error.textContent = job.error || "";
-      error.hidden = !job.error;
-    }
+    const error = setHidden(el, "[data-error]", !job.error);
+    if (error) error.textContent = job.error || "";
+    const label = setHidden(el, "[data-label]", !job.label);
+    if (label) label.textContent = job.label || "";
+    const progress = setHidden(el, "[data-progress]", finished || job.status === "queued");
+    if (progress) progress.value = job.progress;
+    const detail = el.querySelector("[data-progress-detail]");
+    if (detail) detail.textContent = finished ? "" : job.progress_detail || "";
+    setHidden(el, "[data-cancel]", finished || job.status === "cancelling");
+
+    const isDetail = el.hasAttribute("data-detail");
     if (job.status === "succeeded") {
-      const isDetail = el.hasAttribute("data-detail");
-      placeImage(el, isDetail ? job.result_url : job.thumbnail_url,
-                 isDetail ? "data-result" : "data-thumbnail", "Converted image");
-      const download = el.querySelector("[data-download]");
-      if (download) download.hidden = false;
+      showImage(el, isDetail ? job.result_url : job.thumbnail_url,
+                isDetail ? "data-result" : "data-thumbnail", "Converted image");
+      setHidden(el, "[data-download]", false);
       const timing = el.querySelector("[data-timing]");
       if (timing && job.run_seconds) timing.textContent = "Converted in " + job.run_seconds.toFixed(2) + " s.";
-    } else if (job.status === "failed") {
+    } else if (isDetail && job.intermediate_url) {
+      // The same URL serves a newer image at each step: a changing query asks for it afresh.
+      showImage(el, job.intermediate_url + "?v=" + encodeURIComponent(job.progress_detail || job.progress),
+                "data-intermediate", "The image so far");
+    } else if (job.status === "failed" || job.status === "cancelled") {
       const placeholder = el.querySelector("[data-placeholder]");
       if (placeholder) placeholder.textContent = "✕";
     }
+    return finished;
   }
 
   async function poll(el) {
     try {
       const response = await fetch(el.dataset.statusUrl, {headers: {Accept: "application/json"}, credentials: "same-origin"});
       if (response.status === 404) return;  // deleted elsewhere: stop quietly
-      if (response.ok) {
-        const job = await response.json();
-        render(el, job);
-        if (FINISHED.includes(job.status)) return;
-      }
+      if (response.ok && render(el, await response.json())) return;
     } catch (e) { /* network blip: try again */ }
     setTimeout(() => poll(el), POLL_MS);
   }

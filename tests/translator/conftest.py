@@ -90,3 +90,17 @@ def upload_file(make_image_bytes):
 @pytest.fixture
 def conversion(user, art_model, upload_file):
     return services.create_conversion(owner=user, upload=upload_file(), art_model=art_model)
+
+
+@pytest.fixture
+def gatys_model(db):
+    """A Gatys catalogue entry: no checkpoint, a tiny configuration (it paints at 48 px)."""
+    from translator.models import ModelVersion
+
+    model = ArtModel.objects.create(slug="own-style", name="Your own style", family=Family.GATYS)
+    version = ModelVersion.objects.create(
+        art_model=model, number=1, config={"steps": 4, "size": 48, "optimizer": "adam"}
+    )
+    model.current_version = version
+    model.save()
+    return model

@@ -10,6 +10,8 @@ pytestmark = pytest.mark.django_db
 
 
 def finish(conversion, result=b"result-bytes", ext="jpg"):
+    """What a worker does: claim the job, then store its result."""
+    assert services.claim_conversion(conversion_id=conversion.id, worker="test")
     return services.finish_conversion(
         conversion_id=conversion.id,
         result_bytes=result,

@@ -102,14 +102,18 @@ class ConversionSerializer(serializers.ModelSerializer):
     model = ModelRefSerializer(source="art_model", read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     photo = PhotoSerializer(read_only=True)
+    style_image = PhotoSerializer(read_only=True, allow_null=True)
     original_url = serializers.SerializerMethodField()
+    style_image_url = serializers.SerializerMethodField()
+    intermediate_url = serializers.SerializerMethodField()
     result_url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Conversion
         fields = [
-            "id", "url", "model", "status", "status_label", "progress", "error", "photo", "original_url",
+            "id", "url", "model", "status", "status_label", "progress", "progress_detail", "error",
+            "label", "photo", "original_url", "style_image", "style_image_url", "intermediate_url",
             "result_url", "thumbnail_url", "created_at", "started_at", "finished_at", "run_seconds",
         ]
         read_only_fields = fields
@@ -123,6 +127,12 @@ class ConversionSerializer(serializers.ModelSerializer):
     def get_original_url(self, obj) -> str:
         return self._file_url(obj, "original")
 
+    def get_style_image_url(self, obj) -> str | None:
+        return self._file_url(obj, "style") if obj.style_image_id else None
+
+    def get_intermediate_url(self, obj) -> str | None:
+        return self._file_url(obj, "intermediate") if obj.intermediate else None
+
     def get_result_url(self, obj) -> str | None:
         return self._file_url(obj, "result") if obj.result else None
 
@@ -134,6 +144,11 @@ class ConversionCreateSerializer(serializers.Serializer):
     image = serializers.FileField(
         help_text=f"The photo: {', '.join(ACCEPTED_FORMATS.values())}.",
         error_messages={"required": "Choose a photo to upload.", "empty": "The file is empty. Choose a photo to upload."},
+    )
+    style_image = serializers.FileField(
+        required=False,
+        help_text="Your style image, for models whose `expects` asks for one (Gatys).",
+        error_messages={"empty": "The style image file is empty."},
     )
     model = serializers.PrimaryKeyRelatedField(
         queryset=selectors.available_models(),

@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import generics, mixins, permissions, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -39,6 +39,7 @@ def errors(*codes):
         400: "Invalid input; `fields` says what, per field.",
         401: "Not authenticated.",
         404: "No such object (or not yours).",
+        409: "The object is not in a state that allows this.",
         429: "Too many requests; see the Retry-After header.",
     }
     return {code: OpenApiResponse(ErrorSerializer, description=words[code]) for code in codes}
@@ -181,10 +182,13 @@ class ConversionViewSet(
         data.is_valid(raise_exception=True)
         try:
             conversion = services.create_conversion(
-                owner=request.user, upload=data.validated_data["image"], art_model=data.validated_data["model"]
+                owner=request.user,
+                upload=data.validated_data["image"],
+                art_model=data.validated_data["model"],
+                style_upload=data.validated_data.get("style_image"),
             )
         except DjangoValidationError as exc:
-            raise ValidationError({"image": exc.messages}, code=exc.code or "invalid")
+            raise ValidationError({getattr(exc, "field", "image"): exc.messages}, code=exc.code or "invalid")
         except services.ServiceError as exc:
             raise ValidationError({"model": [str(exc)]}, code="unavailable")
         body = ConversionSerializer(conversion, context={"request": request}).data
@@ -193,6 +197,19 @@ class ConversionViewSet(
     def perform_destroy(self, instance):
         services.delete_conversion(conversion=instance)
 
+    @extend_schema(
+        summary="Cancel a queued or running conversion",
+        request=None,
+        responses={202: ConversionSerializer, **errors(401, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        try:
+            conversion = services.cancel_conversion(conversion=self.get_object())
+        except services.ServiceError as exc:
+            raise Conflict(str(exc))
+        return Response(ConversionSerializer(conversion, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
     def _file(self, request, kind):
         return conversion_file_response(self.get_object(), kind, download=_truthy(request.query_params.get("download")))
 
@@ -200,6 +217,16 @@ class ConversionViewSet(
     @action(detail=True, url_path="original", renderer_classes=FILE_RENDERERS)
     def original(self, request, pk=None):
         return self._file(request, "original")
+
+    @extend_schema(summary="The style image uploaded with the photo", parameters=[DOWNLOAD_PARAM], responses=FILE_RESPONSE)
+    @action(detail=True, url_path="style", renderer_classes=FILE_RENDERERS)
+    def style(self, request, pk=None):
+        return self._file(request, "style")
+
+    @extend_schema(summary="The image so far, while a slow job runs", parameters=[DOWNLOAD_PARAM], responses=FILE_RESPONSE)
+    @action(detail=True, url_path="intermediate", renderer_classes=FILE_RENDERERS)
+    def intermediate(self, request, pk=None):
+        return self._file(request, "intermediate")
 
     @extend_schema(summary="The converted image (once succeeded)", parameters=[DOWNLOAD_PARAM], responses=FILE_RESPONSE)
     @action(detail=True, url_path="result", renderer_classes=FILE_RENDERERS)
@@ -210,6 +237,11 @@ class ConversionViewSet(
     @action(detail=True, url_path="thumbnail", renderer_classes=FILE_RENDERERS)
     def thumbnail(self, request, pk=None):
         return self._file(request, "thumbnail")
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
 
 
 def _truthy(value):

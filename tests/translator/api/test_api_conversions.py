@@ -192,3 +192,23 @@ def test_unknown_api_addresses_answer_in_the_api_format(alice_api, assert_error)
     assert_error(alice_api.get(f"{URL}not-a-uuid/"), 404, code="not_found")
     assert_error(alice_api.get("/api/v1/nothing-here/"), 404, code="not_found")
     assert_error(alice_api.put(f"{URL}", {}), 405, code="method_not_allowed")
+
+
+def test_cancelling_through_the_api(alice_api, bob_api, conversion, assert_error):
+    assert_error(bob_api.post(detail(conversion, "cancel/")), 404, code="not_found")
+    response = alice_api.post(detail(conversion, "cancel/"))
+    assert response.status_code == 202 and response.json()["status"] == "cancelled"
+    assert_error(alice_api.post(detail(conversion, "cancel/")), 409, code="conflict", words="already finished")
+
+
+def test_a_gatys_job_takes_a_style_image(alice_api, gatys_model, upload_file, assert_error):
+    response = alice_api.post(URL, {"image": upload_file(), "model": gatys_model.pk}, format="multipart")
+    assert_error(response, 400, field="style_image", words="add one")
+    response = alice_api.post(
+        URL, {"image": upload_file(), "style_image": upload_file("s.png", "PNG"), "model": gatys_model.pk}, format="multipart"
+    )
+    assert response.status_code == 202
+    body = response.json()
+    assert body["style_image"]["name"] == "s.png"
+    assert alice_api.get(body["style_image_url"]).status_code == 200
+    assert body["intermediate_url"] is None
