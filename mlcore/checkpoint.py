@@ -22,7 +22,6 @@ import dataclasses
 import json
 import logging
 import os
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from safetensors.torch import load_file
 from safetensors.torch import save as serialise
 
 from mlcore import __version__
+from mlcore.fileio import atomic_write_bytes
 from mlcore.registry import UnknownFamilyError, get_family
 
 __all__ = [
@@ -110,20 +110,7 @@ def save_model(
     }
     tensors = _standalone_tensors(state_dict)
 
-    data = serialise(tensors, metadata=metadata)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        # Plain open() so the file gets the usual umask permissions (safetensors' own
-        # save_file and mkstemp both make 0600 files a web server may not be able to read).
-        with open(tmp, "xb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())  # on disk before it takes the real name
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, serialise(tensors, metadata=metadata))
     log.info("saved %s checkpoint %s (%d tensors)", family, path, len(tensors))
     return path
 

@@ -1,7 +1,11 @@
 """Model families by name: how to build a family's network and how to run it.
 
 A family is one kind of image-to-image model (``fast_style`` today; pix2pix, U-GAT-IT and
-StyleGAN2 later). Each family package registers a ``Family`` record when it is imported;
+StyleGAN2 later). A family that can be trained here also carries a ``Training`` record: its
+training config class, the inputs a run reads (a style image, a folder of photos...) and the
+factory of its ``mlcore.engine.TrainingTask``; the CLI's ``train`` command and the web admin
+list trainable families and build their forms from it. Each family package registers a
+``Family`` record when it is imported;
 the built-in families are imported lazily on the first lookup, so ``import mlcore.registry``
 stays cheap. Checkpoints name their family, and the loader uses this registry to rebuild the
 config and the network.
@@ -18,13 +22,43 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-__all__ = ["Family", "UnknownFamilyError", "register", "get_family", "family_names"]
+__all__ = [
+    "Family",
+    "Training",
+    "TrainInput",
+    "UnknownFamilyError",
+    "register",
+    "get_family",
+    "family_names",
+    "trainable_families",
+]
 
 # Packages that register a family when imported. Later issues append to this tuple.
 _BUILTIN_FAMILY_MODULES = ("mlcore.fast_style",)
 
 _families: dict[str, Family] = {}
 _builtins_loaded = False
+
+
+@dataclass(frozen=True)
+class TrainInput:
+    """One input a training run reads, besides its config (stored by path in run.json)."""
+
+    name: str  # key in the run's ``inputs`` mapping, e.g. "style"
+    kind: str  # "image" (one image file), "folder" (a folder of images) or "file"
+    help: str  # one line for a form or --help
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Training:
+    """How to train a family with mlcore.engine."""
+
+    config_class: type  # frozen mlcore.config.Config with at least ``steps`` and ``batch_size``
+    inputs: tuple[TrainInput, ...]
+    # (config, inputs: dict[str, str], *, device, precision, seed) -> mlcore.engine.TrainingTask;
+    # imports its trainer module lazily, so registering a family stays cheap.
+    make_task: Callable[..., Any]
 
 
 @dataclass(frozen=True)
@@ -39,6 +73,8 @@ class Family:
     # convention (see mlcore.images). Families with a different network range, a fixed input
     # size or an optimisation loop (StyleGAN2 projection) hide that here.
     translate: Callable[[nn.Module, torch.Tensor], torch.Tensor]
+    # Present when mlcore can train the family (python -m mlcore train <family>).
+    training: Training | None = None
 
 
 class UnknownFamilyError(KeyError):
@@ -73,6 +109,11 @@ def family_names() -> list[str]:
     """Names of all registered families, sorted."""
     _load_builtins()
     return sorted(_families)
+
+
+def trainable_families() -> list[Family]:
+    """Registered families that mlcore.engine can train, sorted by name."""
+    return [get_family(name) for name in family_names() if _families[name].training is not None]
 
 
 def _load_builtins() -> None:

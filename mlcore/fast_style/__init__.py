@@ -3,10 +3,18 @@
 Importing this package registers the ``fast_style`` family with mlcore.registry.
 """
 
-from mlcore.fast_style.config import FastStyleConfig
+from mlcore.fast_style.config import FastStyleConfig, FastStyleTrainConfig
 from mlcore.fast_style.inferer import translate
 from mlcore.fast_style.networks import EngstromNet, TransformerNet, build_network
-from mlcore.registry import Family, register
+from mlcore.registry import Family, TrainInput, Training, register
+
+
+def _make_task(*args, **kwargs):
+    # The trainer pulls in the VGG loss network and the engine; inference never needs them.
+    from mlcore.fast_style.trainer import make_task
+
+    return make_task(*args, **kwargs)
+
 
 FAMILY = register(
     Family(
@@ -15,7 +23,25 @@ FAMILY = register(
         config_class=FastStyleConfig,
         build=build_network,
         translate=translate,
+        training=Training(
+            config_class=FastStyleTrainConfig,
+            inputs=(
+                TrainInput("style", "image", "the style image (a painting)"),
+                TrainInput("content", "folder", "a folder of content photos, e.g. COCO train2014"),
+                TrainInput("vgg_weights", "file", "torchvision's vgg16-397923af.pth, when not in the "
+                           "torch hub cache (see mlcore.vgg)", required=False),
+            ),
+            make_task=_make_task,
+        ),
     )
 )
 
-__all__ = ["FAMILY", "FastStyleConfig", "TransformerNet", "EngstromNet", "build_network", "translate"]
+__all__ = [
+    "FAMILY",
+    "FastStyleConfig",
+    "FastStyleTrainConfig",
+    "TransformerNet",
+    "EngstromNet",
+    "build_network",
+    "translate",
+]

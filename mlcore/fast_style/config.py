@@ -1,11 +1,13 @@
 """Configuration of the fast style transfer network (Johnson et al. 2016).
 
-The training configuration (``FastStyleTrainConfig``) lives in ``mlcore.fast_style.train_config``.
+``FastStyleConfig`` is the network's architecture (stored in model checkpoints);
+``FastStyleTrainConfig`` how to train one (stored in run.json and training checkpoints).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from mlcore.config import Config, setting
 
@@ -28,3 +30,54 @@ class FastStyleConfig(Config):
         min=1,
     )
     num_residual_blocks: int = setting(5, "residual blocks at the lowest resolution (1/4 of the input)", min=0)
+
+
+VGG16_STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+VGG16_RELUS = (
+    "relu1_1", "relu1_2", "relu2_1", "relu2_2", "relu3_1", "relu3_2", "relu3_3",
+    "relu4_1", "relu4_2", "relu4_3", "relu5_1", "relu5_2", "relu5_3",
+)
+
+
+@dataclass(frozen=True)
+class FastStyleTrainConfig(Config):
+    """Training a fast style network as in Johnson et al. 2016 (the style image and the content
+    folder are inputs of the run, not config)."""
+
+    arch: FastStyleConfig = setting(FastStyleConfig(), "architecture of the network being trained")
+    steps: int = setting(40_000, "training iterations (Johnson: 40k at batch 4, about 2 epochs of COCO)", min=1)
+    batch_size: int = setting(4, "content images per step", min=1)
+    image_size: int = setting(256, "content images are resized (shorter side) and randomly cropped to this square", min=16)
+    hflip: bool = setting(False, "flip content crops left-right at random")
+    style_size: int | None = setting(256, "longest side the style image is resized to (null: as it is)", min=16)
+    lr: float = setting(1e-3, "Adam learning rate", min=0.0)
+    # Weights for the losses of mlcore.losses on torchvision's ImageNet-normalised VGG16
+    # features; content and style follow pytorch/examples fast_neural_style (1e5, 1e10).
+    content_weight: float = setting(1e5, "weight of the feature reconstruction (content) loss", min=0.0)
+    style_weight: float = setting(1e10, "weight of the Gram-matrix style loss", min=0.0)
+    tv_weight: float = setting(1.0, "weight of the total variation regulariser (output in [0, 1])", min=0.0)
+    content_layer: str = setting("relu3_3", "VGG16 layer of the content loss", choices=VGG16_RELUS)
+    style_layers: tuple[str, ...] = setting(VGG16_STYLE_LAYERS, "VGG16 layers of the style loss", choices=VGG16_RELUS)
+    loss_network: str = setting(
+        "imagenet", "VGG16 weights: imagenet (torchvision's) or random (tests only, labelled)",
+        choices=("imagenet", "random"),
+    )
+    num_probes: int = setting(4, "content images shown in each sample grid", min=1, max=16)
+
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
+        # The paper's setting: 256 x 256 crops, batch 4, 40k iterations, Adam at 1e-3.
+        "johnson2016": {
+            "arch": {"variant": "johnson", "channels": [32, 64, 128], "num_residual_blocks": 5},
+            "steps": 40_000, "batch_size": 4, "image_size": 256, "lr": 1e-3,
+            "content_layer": "relu3_3", "style_layers": list(VGG16_STYLE_LAYERS),
+        },
+        # Seconds on a CPU: a small network on 64 px crops; for tests and demos only.
+        "tiny": {
+            "arch": {"channels": [8, 16, 32], "num_residual_blocks": 1},
+            "steps": 20, "batch_size": 2, "image_size": 64, "style_size": 64, "num_probes": 2,
+        },
+    }
+
+    def validate(self) -> None:
+        if not self.style_layers:
+            raise ValueError("style_layers must name at least one layer")

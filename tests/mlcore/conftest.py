@@ -59,3 +59,17 @@ def content_folder(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 def style_path(data_dir: Path) -> Path:
     """Hokusai's Great Wave (public domain)."""
     return _require(data_dir / "images" / "styles" / "wave.jpg")
+
+
+@pytest.fixture(scope="session")
+def tiny_train_config():
+    """The "tiny" fast-style preset on 32 px crops with the random (test-only) VGG16."""
+    from mlcore.fast_style import FastStyleTrainConfig
+
+    return FastStyleTrainConfig.preset("tiny", loss_network="random", image_size=32, style_size=48,
+                                       hflip=True, steps=6)
+
+
+@pytest.fixture(scope="session")
+def train_inputs(content_folder: Path, style_path: Path) -> dict[str, str]:
+    return {"style": str(style_path), "content": str(content_folder)}

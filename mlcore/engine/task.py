@@ -1,0 +1,124 @@
+"""``TrainingTask``: what a model family writes to be trained by ``mlcore.engine.Trainer``.
+
+A family subclasses ``TrainingTask`` and, in its constructor, builds its networks, optimisers,
+schedulers, losses and dataset, putting the trainable pieces into ``self.networks``,
+``self.optimizers`` and ``self.schedulers`` (dicts by name: their state is checkpointed from
+there). It then implements:
+
+- ``dataset``: a map-style dataset indexed by ``(epoch, index)`` keys (mlcore.data); the
+  trainer batches and loads it, resumably;
+- ``probe_batch()``: fixed inputs for the sample grid;
+- ``train_step(batch) -> dict[str, float]``: one iteration on a batch already on the device,
+  run inside autocast; backward and optimiser steps go through ``self.optimizer_step`` so that
+  precision (fp16 scaling) is handled in one place; schedulers are stepped here too;
+- ``sample(probe) -> tensor``: images in the mlcore convention (N x 3 x H x W in [0, 1]) laid
+  out as grid rows of ``len(probe)`` images (e.g. the probe row, then the output row);
+- ``export_model() -> ExportedModel``: the inference checkpoint's family, architecture config,
+  weights and meta.
+
+Everything else (loop, device moves, precision, logging, samples, checkpoints, resume) is the
+trainer's. ``labels`` lists warnings every artefact of the run must carry (a random loss
+network, say).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from mlcore.engine.precision import Precision
+
+__all__ = ["TrainingTask", "ExportedModel"]
+
+
+@dataclass(frozen=True)
+class ExportedModel:
+    """What ``mlcore.checkpoint.save_model`` needs for the run's final ``model.safetensors``."""
+
+    family: str
+    config: Any  # the family's architecture config (its registry config_class)
+    state_dict: dict[str, torch.Tensor]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class TrainingTask:
+    """Base of every family's training task; see the module docstring."""
+
+    def __init__(self, config: Any, *, device: str | torch.device, precision: Precision) -> None:
+        self.config = config
+        self.device = torch.device(device)
+        self.precision = precision
+        self.networks: dict[str, nn.Module] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.schedulers: dict[str, Any] = {}  # torch.optim.lr_scheduler objects
+
+    # --- what a family implements ----------------------------------------------------------
+
+    @property
+    def dataset(self) -> Dataset:
+        raise NotImplementedError
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.config.batch_size)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return ()
+
+    def probe_batch(self) -> Any:
+        raise NotImplementedError
+
+    def train_step(self, batch: Any) -> dict[str, float]:
+        raise NotImplementedError
+
+    def sample(self, probe: Any) -> torch.Tensor:
+        raise NotImplementedError
+
+    def export_model(self) -> ExportedModel:
+        raise NotImplementedError
+
+    # --- provided --------------------------------------------------------------------------
+
+    def optimizer_step(
+        self,
+        loss: torch.Tensor,
+        optimizer: torch.optim.Optimizer,
+        *,
+        clip_grad_norm: float | None = None,
+        retain_graph: bool = False,
+    ) -> None:
+        """zero_grad, backward and step of ``optimizer``, with the run's precision."""
+        self.precision.backward_step(
+            loss, optimizer, clip_grad_norm=clip_grad_norm, retain_graph=retain_graph
+        )
+
+    def set_training(self, training: bool) -> None:
+        for net in self.networks.values():
+            net.train(training)
+
+    def learning_rates(self) -> dict[str, float]:
+        return {name: float(opt.param_groups[0]["lr"]) for name, opt in self.optimizers.items()}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything trainable: networks, optimisers, schedulers (tensors and primitives only)."""
+        return {
+            "networks": {name: net.state_dict() for name, net in self.networks.items()},
+            "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
+            "schedulers": {name: sched.state_dict() for name, sched in self.schedulers.items()},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for kind, owners in (("networks", self.networks), ("optimizers", self.optimizers),
+                             ("schedulers", self.schedulers)):
+            saved = state.get(kind, {})
+            if set(saved) != set(owners):
+                raise ValueError(
+                    f"checkpoint {kind} {sorted(saved)} do not match this task's {sorted(owners)}"
+                )
+            for name, owner in owners.items():
+                owner.load_state_dict(saved[name])

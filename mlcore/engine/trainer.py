@@ -1,0 +1,519 @@
+"""``Trainer``: the one training loop every model family uses.
+
+    from mlcore import engine
+
+    result = engine.start(run_dir, family="fast_style", config=FastStyleTrainConfig.preset("tiny"),
+                          inputs={"style": "wave.jpg", "content": "photos/"},
+                          device="cuda", precision="bf16",
+                          on_progress=show, should_stop=cancelled)
+    result = engine.resume(run_dir, on_progress=show, should_stop=cancelled)  # another process
+
+The trainer owns the loop: device and precision, data loading (mlcore.data, resumable),
+``should_stop()`` polled before every step, metrics to metrics.jsonl every ``log_every`` steps,
+a sample grid every ``sample_every`` steps, an atomic training checkpoint every
+``checkpoint_every`` steps (and when stopped), and at the end the exported
+``model.safetensors``. ``on_progress(Progress)`` is called on every step that logs, samples or
+checkpoints, and once more when the run stops or completes. The run folder layout is in
+mlcore.engine.run_folder.
+
+Resume restores weights, optimisers, schedulers, the fp16 scaler, the step, the torch/numpy/
+Python RNG states and the data position, so on the same device (CPU at least) a run stopped at
+step k and resumed ends bit-identical to one that never stopped. Timings (time, images per
+second) are the only fields of metrics.jsonl that differ.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mlcore.checkpoint import save_model
+from mlcore.data import make_loader
+from mlcore.engine.checkpoints import (
+    capture_rng,
+    checkpoint_path,
+    latest_training_checkpoint,
+    list_checkpoints,
+    restore_rng,
+    save_training_checkpoint,
+)
+from mlcore.engine.precision import PRECISIONS, Precision
+from mlcore.engine.run_folder import (
+    CHECKPOINTS_DIR,
+    MODEL_FILE,
+    RUN_FILE,
+    SAMPLES_DIR,
+    MetricsLog,
+    RunFolderError,
+    read_run,
+    write_run,
+    write_sample_grid,
+)
+from mlcore.engine.task import TrainingTask
+from mlcore.fileio import remove_stale_temp_files
+from mlcore.registry import Family, get_family
+
+__all__ = ["Trainer", "RunSpec", "Progress", "RunResult", "start", "resume"]
+
+log = logging.getLogger(__name__)
+
+# Keys of a metrics.jsonl record that the trainer writes; a task's metrics may not use them.
+_RESERVED = frozenset({"step", "time", "elapsed", "images_per_second", "epoch", "lr"})
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What a run is: stored in run.json, so a new process can resume from the folder alone."""
+
+    family: str
+    config: Any  # the family's training config (Family.training.config_class)
+    inputs: Mapping[str, str]  # paths the task reads, e.g. {"style": ..., "content": ...}
+    total_steps: int
+    seed: int = 0
+    device: str = "cpu"
+    precision: str = "fp32"
+    num_workers: int = 2  # data loading processes (0: load in the training process)
+    log_every: int = 10  # metrics.jsonl and on_progress every N steps
+    sample_every: int = 500  # sample grid every N steps (0: only at the end)
+    checkpoint_every: int = 1000  # training checkpoint every N steps (0: only at stop/end)
+    keep_checkpoints: int = 2  # newest training checkpoints kept
+
+    def __post_init__(self) -> None:
+        for name in ("total_steps", "log_every", "keep_checkpoints"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}")
+        for name in ("num_workers", "sample_every", "checkpoint_every"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative; got {getattr(self, name)}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}")
+        object.__setattr__(self, "inputs", {k: str(v) for k, v in self.inputs.items()})
+        object.__setattr__(self, "device", str(torch.device(self.device)))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        data["config"] = self.config.to_dict()
+        data["inputs"] = dict(self.inputs)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunSpec:
+        family = get_family(data["family"])
+        if family.training is None:
+            raise RunFolderError(f"family {family.name!r} cannot be trained by this mlcore")
+        values = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        values["config"] = family.training.config_class.from_dict(data["config"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a run stands; passed to ``on_progress``."""
+
+    run_dir: str
+    status: str  # "running", then "stopped" or "completed" in the last call
+    step: int
+    total_steps: int
+    images_per_second: float  # over the last logging interval
+    eta_seconds: float | None  # at this process's average speed; None before the first step
+    elapsed_seconds: float  # spent by this process on the run
+    metrics: dict[str, float]  # the latest train_step's values
+    learning_rates: dict[str, float]
+    sample_path: str | None  # newest sample grid, if any
+    checkpoint_path: str | None  # newest training checkpoint, if any
+    labels: tuple[str, ...] = ()  # warnings that go with the run (e.g. a random loss network)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How ``Trainer.run`` ended: "completed" (model_path is set) or "stopped" at ``step``."""
+
+    run_dir: str
+    status: str
+    step: int
+    total_steps: int
+    checkpoint_path: str | None
+    model_path: str | None
+    sample_path: str | None
+    metrics: dict[str, float] = field(default_factory=dict)
+    labels: tuple[str, ...] = ()
+
+
+class Trainer:
+    """Runs (and resumes) one training run in one folder. Use ``create`` or ``open``."""
+
+    def __init__(self, run_dir: str | Path, spec: RunSpec, *, family: Family | None = None) -> None:
+        self.run_dir = Path(run_dir)
+        self.spec = spec
+        self.family = family or get_family(spec.family)
+        if self.family.training is None:
+            raise ValueError(f"family {self.family.name!r} has no training support")
+        if not isinstance(spec.config, self.family.training.config_class):
+            raise TypeError(
+                f"config for training {self.family.name!r} must be a "
+                f"{self.family.training.config_class.__name__}, got {type(spec.config).__name__}"
+            )
+
+    # --- making one ------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        run_dir: str | Path,
+        *,
+        family: str,
+        config: Any,
+        inputs: Mapping[str, str | Path],
+        steps: int | None = None,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+        precision: str = "fp32",
+        num_workers: int = 2,
+        log_every: int = 10,
+        sample_every: int = 500,
+        checkpoint_every: int = 1000,
+        keep_checkpoints: int = 2,
+    ) -> Trainer:
+        """A new run in ``run_dir`` (which must not hold one); writes run.json ("created")."""
+        run_dir = Path(run_dir)
+        if (run_dir / RUN_FILE).exists():
+            raise RunFolderError(f"{run_dir} already holds a training run; resume it or choose another folder")
+        family_record = get_family(family)
+        training = family_record.training
+        if training is None:
+            raise ValueError(f"family {family!r} has no training support")
+        missing = [i.name for i in training.inputs if i.required and not inputs.get(i.name)]
+        unknown = sorted(set(inputs) - {i.name for i in training.inputs})
+        if missing or unknown:
+            raise ValueError(
+                f"training {family} needs inputs {', '.join(i.name for i in training.inputs)}"
+                + (f"; missing: {', '.join(missing)}" if missing else "")
+                + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+            )
+        spec = RunSpec(
+            family=family,
+            config=config,
+            inputs={k: str(Path(v).expanduser().resolve()) for k, v in inputs.items() if v},
+            total_steps=steps if steps is not None else int(config.steps),
+            seed=seed,
+            device=str(device),
+            precision=precision,
+            num_workers=num_workers,
+            log_every=log_every,
+            sample_every=sample_every,
+            checkpoint_every=checkpoint_every,
+            keep_checkpoints=keep_checkpoints,
+        )
+        trainer = cls(run_dir, spec, family=family_record)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        trainer._write_status("created", step=0)
+        return trainer
+
+    @classmethod
+    def open(
+        cls,
+        run_dir: str | Path,
+        *,
+        device: str | torch.device | None = None,
+        num_workers: int | None = None,
+    ) -> Trainer:
+        """The run described by ``run_dir/run.json``; ``device``/``num_workers`` may change
+        (bit-identity with an uninterrupted run holds on the same device only)."""
+        data = read_run(run_dir)
+        spec = RunSpec.from_dict(data)
+        changes = {}
+        if device is not None:
+            changes["device"] = str(device)
+        if num_workers is not None:
+            changes["num_workers"] = num_workers
+        if changes:
+            spec = dataclasses.replace(spec, **changes)
+        trainer = cls(run_dir, spec)
+        trainer._state = {k: data.get(k) for k in ("status", "step", "checkpoint", "sample", "model", "labels")}
+        return trainer
+
+    # --- running ---------------------------------------------------------------------------
+
+    def run(
+        self,
+        *,
+        on_progress: Callable[[Progress], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> RunResult:
+        """Train from the newest checkpoint (or from scratch) to ``total_steps`` or a stop."""
+        spec = self.spec
+        device = torch.device(spec.device)
+        for folder in (self.run_dir, self.run_dir / CHECKPOINTS_DIR, self.run_dir / SAMPLES_DIR):
+            remove_stale_temp_files(folder)
+        previous = getattr(self, "_state", None) or {}
+        self._sample_path = self._in_run_dir(previous.get("sample"))
+        self._checkpoint_path: Path | None = None
+        self._labels: tuple[str, ...] = tuple(previous.get("labels") or ())
+        step = 0
+        try:
+            _seed_everything(spec.seed)
+            precision = Precision(spec.precision, device)
+            task: TrainingTask = self.family.training.make_task(
+                spec.config, dict(spec.inputs), device=device, precision=precision, seed=spec.seed
+            )
+            self._labels = tuple(task.labels)
+            found = latest_training_checkpoint(self.run_dir / CHECKPOINTS_DIR)
+            if found is not None:
+                path, state = found
+                step = self._restore(task, precision, path, state, device)
+                self._checkpoint_path = path
+            model = self.run_dir / MODEL_FILE
+            if step >= spec.total_steps and previous.get("status") == "completed" and model.is_file():
+                log.info("run %s is already complete", self.run_dir)
+                return self._result("completed", step, {}, model)
+            MetricsLog(self.run_dir).trim_after(step)
+            self._write_status("running", step=step)
+            return self._loop(task, precision, device, step, on_progress, should_stop)
+        except BaseException as exc:
+            interrupted = isinstance(exc, KeyboardInterrupt)
+            self._write_status("failed", step=getattr(self, "_step", step),
+                               error="interrupted" if interrupted else f"{type(exc).__name__}: {exc}")
+            raise
+
+    def _loop(
+        self,
+        task: TrainingTask,
+        precision: Precision,
+        device: torch.device,
+        step: int,
+        on_progress: Callable[[Progress], None] | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> RunResult:
+        spec = self.spec
+        self._step = step
+        batch_size = task.batch_size
+        dataset = task.dataset
+        metrics_log = MetricsLog(self.run_dir)
+        probe = _to_device(task.probe_batch(), device)
+        loader = make_loader(
+            dataset, batch_size=batch_size, seed=spec.seed, start=step * batch_size,
+            num_workers=spec.num_workers, pin_memory=device.type == "cuda",
+        )
+        batches = iter(loader)
+        started = time.perf_counter()
+        interval_start, interval_steps = started, 0
+        steps_here, speed = 0, 0.0
+        metrics: dict[str, float] = {}
+        status = "completed"
+        task.set_training(True)
+        try:
+            while step < spec.total_steps:
+                if should_stop is not None and should_stop():
+                    status = "stopped"
+                    break
+                batch = _to_device(next(batches), device)
+                with precision.autocast():
+                    raw = task.train_step(batch)
+                precision.update()
+                step += 1
+                self._step = step
+                steps_here += 1
+                interval_steps += 1
+                metrics = _check_metrics(raw)
+
+                logs = step % spec.log_every == 0 or step == spec.total_steps
+                samples = spec.sample_every and step % spec.sample_every == 0
+                checkpoints = spec.checkpoint_every and step % spec.checkpoint_every == 0
+                if logs:
+                    now = time.perf_counter()
+                    speed = interval_steps * batch_size / max(now - interval_start, 1e-9)
+                    interval_start, interval_steps = now, 0
+                    metrics_log.append({
+                        "step": step,
+                        "time": time.time(),
+                        "elapsed": now - started,
+                        "images_per_second": speed,
+                        "epoch": step * batch_size / len(dataset),
+                        "lr": task.learning_rates(),
+                        **metrics,
+                    })
+                if samples or (step == spec.total_steps):
+                    self._write_sample(task, probe, precision, step)
+                if checkpoints:
+                    self._write_checkpoint(task, precision, step, batch_size, device)
+                if on_progress is not None and (logs or samples or checkpoints):
+                    on_progress(self._progress("running", step, speed, started, steps_here, metrics, task))
+        finally:
+            del batches  # stops the loader's worker processes
+
+        if self._checkpoint_step() != step:
+            self._write_checkpoint(task, precision, step, batch_size, device)
+        model_path = None
+        if status == "completed":
+            model_path = self._export(task, step)
+        self._write_status(status, step=step)
+        if on_progress is not None:
+            on_progress(self._progress(status, step, speed, started, steps_here, metrics, task))
+        log.info("run %s %s at step %d of %d", self.run_dir, status, step, spec.total_steps)
+        return self._result(status, step, metrics, model_path)
+
+    # --- pieces ----------------------------------------------------------------------------
+
+    def _restore(self, task: TrainingTask, precision: Precision, path: Path, state: dict,
+                 device: torch.device) -> int:
+        if state.get("family") != self.spec.family or state.get("config") != self.spec.config.to_json():
+            raise RunFolderError(f"{path} belongs to another run (family or config differ from {RUN_FILE})")
+        step = int(state["step"])
+        if int(state["samples_seen"]) != step * task.batch_size:
+            raise RunFolderError(f"{path}: data position does not match the batch size")
+        task.load_state_dict(state["task"])
+        precision.load_state_dict(state["precision"])
+        restore_rng(state["rng"], device)
+        log.info("resuming %s from %s (step %d)", self.run_dir, path.name, step)
+        return step
+
+    def _write_checkpoint(self, task: TrainingTask, precision: Precision, step: int, batch_size: int,
+                          device: torch.device) -> None:
+        folder = self.run_dir / CHECKPOINTS_DIR
+        path = save_training_checkpoint(checkpoint_path(folder, step), {
+            "family": self.spec.family,
+            "config": self.spec.config.to_json(),
+            "step": step,
+            "samples_seen": step * batch_size,
+            "task": task.state_dict(),
+            "precision": precision.state_dict(),
+            "rng": capture_rng(device),
+        })
+        self._checkpoint_path = path
+        for _, old in list_checkpoints(folder)[: -self.spec.keep_checkpoints]:
+            old.unlink(missing_ok=True)
+        self._write_status("running", step=step)
+        log.info("checkpoint %s", path)
+
+    def _checkpoint_step(self) -> int | None:
+        if self._checkpoint_path is None:
+            return None
+        return int(self._checkpoint_path.stem.split("_")[1])
+
+    def _write_sample(self, task: TrainingTask, probe: Any, precision: Precision, step: int) -> None:
+        task.set_training(False)
+        try:
+            with torch.no_grad(), precision.autocast():
+                images = task.sample(probe)
+        finally:
+            task.set_training(True)
+        per_row = len(probe) if isinstance(probe, torch.Tensor) else len(probe[0])
+        self._sample_path = write_sample_grid(self.run_dir, step, images, per_row=per_row, labels=self._labels)
+
+    def _export(self, task: TrainingTask, step: int) -> Path:
+        exported = task.export_model()
+        meta = dict(exported.meta)
+        meta["training"] = {
+            "steps": step,
+            "seed": self.spec.seed,
+            "device": self.spec.device,
+            "precision": self.spec.precision,
+            "config": self.spec.config.to_dict(),
+            "labels": list(self._labels),
+        }
+        return save_model(self.run_dir / MODEL_FILE, family=exported.family, config=exported.config,
+                          state_dict=exported.state_dict, meta=meta)
+
+    def _progress(self, status: str, step: int, speed: float, started: float, steps_here: int,
+                  metrics: dict[str, float], task: TrainingTask) -> Progress:
+        elapsed = time.perf_counter() - started
+        eta = (self.spec.total_steps - step) * elapsed / steps_here if steps_here else None
+        return Progress(
+            run_dir=str(self.run_dir), status=status, step=step, total_steps=self.spec.total_steps,
+            images_per_second=speed, eta_seconds=eta, elapsed_seconds=elapsed, metrics=dict(metrics),
+            learning_rates=task.learning_rates(),
+            sample_path=str(self._sample_path) if self._sample_path else None,
+            checkpoint_path=str(self._checkpoint_path) if self._checkpoint_path else None,
+            labels=self._labels,
+        )
+
+    def _result(self, status: str, step: int, metrics: dict[str, float], model: Path | None) -> RunResult:
+        return RunResult(
+            run_dir=str(self.run_dir), status=status, step=step, total_steps=self.spec.total_steps,
+            checkpoint_path=str(self._checkpoint_path) if self._checkpoint_path else None,
+            model_path=str(model) if model else None,
+            sample_path=str(self._sample_path) if self._sample_path else None,
+            metrics=dict(metrics), labels=self._labels,
+        )
+
+    def _in_run_dir(self, relative: str | None) -> Path | None:
+        return self.run_dir / relative if relative else None
+
+    def _write_status(self, status: str, *, step: int, error: str | None = None) -> None:
+        def relative(path: Path | None) -> str | None:
+            return path.relative_to(self.run_dir).as_posix() if path else None
+
+        model = self.run_dir / MODEL_FILE
+        write_run(self.run_dir, {
+            **self.spec.to_dict(),
+            "status": status,
+            "step": step,
+            "error": error,
+            "labels": list(getattr(self, "_labels", ())),
+            "checkpoint": relative(getattr(self, "_checkpoint_path", None)),
+            "sample": relative(getattr(self, "_sample_path", None)),
+            "model": MODEL_FILE if status == "completed" and model.is_file() else None,
+        })
+
+
+def start(
+    run_dir: str | Path,
+    *,
+    family: str,
+    config: Any,
+    inputs: Mapping[str, str | Path],
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    **settings: Any,
+) -> RunResult:
+    """Create a run in ``run_dir`` and train it; ``settings`` are ``Trainer.create``'s."""
+    trainer = Trainer.create(run_dir, family=family, config=config, inputs=inputs, **settings)
+    return trainer.run(on_progress=on_progress, should_stop=should_stop)
+
+
+def resume(
+    run_dir: str | Path,
+    *,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    device: str | torch.device | None = None,
+    num_workers: int | None = None,
+) -> RunResult:
+    """Continue the run in ``run_dir`` from its newest checkpoint (from step 0 if it has none).
+    A completed run returns at once."""
+    trainer = Trainer.open(run_dir, device=device, num_workers=num_workers)
+    return trainer.run(on_progress=on_progress, should_stop=should_stop)
+
+
+def _seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+def _to_device(batch: Any, device: torch.device) -> Any:
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=device.type == "cuda")
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(_to_device(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: _to_device(v, device) for k, v in batch.items()}
+    return batch
+
+
+def _check_metrics(raw: Any) -> dict[str, float]:
+    if not isinstance(raw, Mapping):
+        raise TypeError(f"train_step must return a dict of floats; got {type(raw).__name__}")
+    clash = _RESERVED & set(raw)
+    if clash:
+        raise ValueError(f"train_step metrics may not be called {', '.join(sorted(clash))}")
+    return {str(k): float(v) for k, v in raw.items()}
