@@ -225,8 +225,8 @@ def _find_imagenet_weights(
         raise ValueError(f"unknown VGG architecture {arch!r} (choose from {', '.join(ARCHES)})")
     source = VGG_WEIGHTS[arch]
     how_to = (
-        f"download {source.url} on a machine that is online and pass its path with --vgg-weights "
-        f"(weights_path) or the environment variable {source.env_var}, or put it in "
+        f"download {source.url} on a machine that is online and name the file with --vgg-weights "
+        f"(a run's vgg_weights input) or the environment variable {source.env_var}, or put it in "
         f"{_hub_checkpoints() / source.filename}"
     )
     for given, origin in ((path, "the given path"), (os.environ.get(source.env_var), source.env_var)):
