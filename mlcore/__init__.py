@@ -4,8 +4,12 @@ Image-to-image models (one sub-package per model family), their checkpoint forma
 importers for published weights and the inference entry point used by the web app.
 mlcore never imports Django and stays usable on its own: ``python -m mlcore --help``.
 
-Importing the package is cheap on purpose (no torch import here): the public pieces live in
-``mlcore.images``, ``mlcore.checkpoint``, ``mlcore.registry`` and ``mlcore.inference``.
+Importing the package is cheap on purpose (no torch import here). The public pieces:
+- ``mlcore.images`` (the image convention), ``mlcore.checkpoint`` (the model file format),
+  ``mlcore.registry`` (model families), ``mlcore.inference`` (``Inferer``);
+- ``mlcore.config`` (the config base), ``mlcore.engine`` (training runs: start, resume,
+  progress), ``mlcore.data``, ``mlcore.losses``, ``mlcore.vgg`` (the perceptual loss network);
+- ``mlcore.gatys`` (optimisation style transfer), ``mlcore.bench`` (training benchmark).
 """
 
 import logging

@@ -13,8 +13,10 @@ The trainer owns the loop: device and precision, data loading (mlcore.data, resu
 a sample grid every ``sample_every`` steps, an atomic training checkpoint every
 ``checkpoint_every`` steps (and when stopped), and at the end the exported
 ``model.safetensors``. ``on_progress(Progress)`` is called on every step that logs, samples or
-checkpoints, and once more when the run stops or completes. The run folder layout is in
-mlcore.engine.run_folder.
+checkpoints, and once more when the run stops or completes; both callbacks run in the training
+thread, so keep them cheap (a caller that asks a database whether to stop should cache the
+answer for a second or so). The run folder layout is in mlcore.engine.run_folder; one process
+at a time may train in a folder (the caller makes sure of that, e.g. by claiming the job).
 
 Resume restores weights, optimisers, schedulers, the fp16 scaler, the step, the torch/numpy/
 Python RNG states and the data position, so on the same device (CPU at least) a run stopped at
