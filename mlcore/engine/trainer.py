@@ -164,6 +164,11 @@ class Trainer:
                 f"config for training {self.family.name!r} must be a "
                 f"{self.family.training.config_class.__name__}, got {type(spec.config).__name__}"
             )
+        self._previous: dict[str, Any] = {}  # run.json as found by open()
+        self._labels: tuple[str, ...] = ()
+        self._sample_path: Path | None = None
+        self._checkpoint_path: Path | None = None
+        self._step = 0
 
     # --- making one ------------------------------------------------------------------------
 
@@ -185,7 +190,8 @@ class Trainer:
         checkpoint_every: int = 1000,
         keep_checkpoints: int = 2,
     ) -> Trainer:
-        """A new run in ``run_dir`` (which must not hold one); writes run.json ("created")."""
+        """A new run in ``run_dir`` (which must not hold one); writes run.json ("created").
+        ``steps`` replaces ``config.steps``, the run's length."""
         run_dir = Path(run_dir)
         if (run_dir / RUN_FILE).exists():
             raise RunFolderError(f"{run_dir} already holds a training run; resume it or choose another folder")
@@ -201,11 +207,13 @@ class Trainer:
                 + (f"; missing: {', '.join(missing)}" if missing else "")
                 + (f"; unknown: {', '.join(unknown)}" if unknown else "")
             )
+        if steps is not None:
+            config = config.replace(steps=steps)
         spec = RunSpec(
             family=family,
             config=config,
             inputs={k: str(Path(v).expanduser().resolve()) for k, v in inputs.items() if v},
-            total_steps=steps if steps is not None else int(config.steps),
+            total_steps=int(config.steps),
             seed=seed,
             device=str(device),
             precision=precision,
@@ -240,7 +248,9 @@ class Trainer:
         if changes:
             spec = dataclasses.replace(spec, **changes)
         trainer = cls(run_dir, spec)
-        trainer._state = {k: data.get(k) for k in ("status", "step", "checkpoint", "sample", "model", "labels")}
+        trainer._previous = data
+        trainer._labels = tuple(data.get("labels") or ())
+        trainer._sample_path = trainer.run_dir / data["sample"] if data.get("sample") else None
         return trainer
 
     # --- running ---------------------------------------------------------------------------
@@ -256,10 +266,6 @@ class Trainer:
         device = torch.device(spec.device)
         for folder in (self.run_dir, self.run_dir / CHECKPOINTS_DIR, self.run_dir / SAMPLES_DIR):
             remove_stale_temp_files(folder)
-        previous = getattr(self, "_state", None) or {}
-        self._sample_path = self._in_run_dir(previous.get("sample"))
-        self._checkpoint_path: Path | None = None
-        self._labels: tuple[str, ...] = tuple(previous.get("labels") or ())
         step = 0
         try:
             _seed_everything(spec.seed)
@@ -274,7 +280,7 @@ class Trainer:
                 step = self._restore(task, precision, path, state, device)
                 self._checkpoint_path = path
             model = self.run_dir / MODEL_FILE
-            if step >= spec.total_steps and previous.get("status") == "completed" and model.is_file():
+            if step >= spec.total_steps and self._previous.get("status") == "completed" and model.is_file():
                 log.info("run %s is already complete", self.run_dir)
                 return self._result("completed", step, {}, model)
             MetricsLog(self.run_dir).trim_after(step)
@@ -282,7 +288,7 @@ class Trainer:
             return self._loop(task, precision, device, step, on_progress, should_stop)
         except BaseException as exc:
             interrupted = isinstance(exc, KeyboardInterrupt)
-            self._write_status("failed", step=getattr(self, "_step", step),
+            self._write_status("failed", step=max(step, self._step),
                                error="interrupted" if interrupted else f"{type(exc).__name__}: {exc}")
             raise
 
@@ -447,9 +453,6 @@ class Trainer:
             metrics=dict(metrics), labels=self._labels,
         )
 
-    def _in_run_dir(self, relative: str | None) -> Path | None:
-        return self.run_dir / relative if relative else None
-
     def _write_status(self, status: str, *, step: int, error: str | None = None) -> None:
         def relative(path: Path | None) -> str | None:
             return path.relative_to(self.run_dir).as_posix() if path else None
@@ -460,9 +463,9 @@ class Trainer:
             "status": status,
             "step": step,
             "error": error,
-            "labels": list(getattr(self, "_labels", ())),
-            "checkpoint": relative(getattr(self, "_checkpoint_path", None)),
-            "sample": relative(getattr(self, "_sample_path", None)),
+            "labels": list(self._labels),
+            "checkpoint": relative(self._checkpoint_path),
+            "sample": relative(self._sample_path),
             "model": MODEL_FILE if status == "completed" and model.is_file() else None,
         })
 
