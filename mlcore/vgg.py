@@ -43,6 +43,7 @@ __all__ = [
     "VGGFeatures",
     "load_vgg",
     "layer_names",
+    "imagenet_weights_on_disk",
 ]
 
 log = logging.getLogger(__name__)
@@ -203,6 +204,14 @@ def load_vgg(
     else:
         raise ValueError(f"VGG weights must be 'imagenet' or 'random'; got {weights!r}")
     return net.to(device)
+
+
+def imagenet_weights_on_disk(arch: str, *, path: str | os.PathLike | None = None) -> Path | None:
+    """The ImageNet weights file ``load_vgg`` would use without downloading, or None."""
+    try:
+        return _find_imagenet_weights(arch, path=path, download=False, downloader=None)
+    except MissingVGGWeightsError:
+        return None
 
 
 def _init_random(net: VGGFeatures, seed: int) -> None:

@@ -29,3 +29,11 @@ ATTRIBUTION = (
     "ml5.js ml5-data-and-models (MIT); la_muse, rain_princess, scream, udnie, wave and wreck are "
     "Logan Engstrom's fast-style-transfer checkpoints, free for research use with attribution."
 )
+
+# Gatys et al. optimise each photo: slow, but it takes any style image the user brings.
+OWN_STYLE = DemoStyle(
+    "own-style",
+    "Your own style",
+    "Paints your photo in the style of any image you upload (Gatys et al. 2016). Slow: a few minutes.",
+)
+OWN_STYLE_CONFIG = {"size": 384, "steps": 150}  # GatysConfig overrides: a preview-sized painting

@@ -58,24 +58,37 @@ def translate_photo(conversion):
     return Outcome(result, load_seconds, time.perf_counter() - started)
 
 
+_vgg_cache = {}  # (weights, path, pooling, device) -> VGG19 features, one per worker process
+
+
+def _loss_network(pooling):
+    from mlcore.vgg import load_vgg
+
+    key = (settings.RESTYLE_LOSS_NETWORK, settings.RESTYLE_VGG19_WEIGHTS, pooling, settings.RESTYLE_INFERENCE_DEVICE)
+    with _cache_lock:
+        if key not in _vgg_cache:
+            _vgg_cache.clear()  # one VGG19 (550 MB) at a time is plenty
+            _vgg_cache[key] = load_vgg(
+                "vgg19", key[0], path=key[1], pooling=pooling, device=settings.RESTYLE_INFERENCE_DEVICE
+            )
+        return _vgg_cache[key]
+
+
 def paint_with_gatys(conversion, *, report, should_stop):
     """Gatys et al. optimisation of the photo towards the user's style image.
 
     `report(progress, detail, jpeg_or_None)` is called as it goes; `should_stop()` is polled and
-    ends the job early, in which case None is returned.
+    ends the job early, in which case None is returned. The loss network is this server's
+    (RESTYLE_LOSS_NETWORK), whatever the version's settings say.
     """
     from mlcore.gatys import GatysConfig, run_gatys
     from mlcore.images import open_image
-    from mlcore.vgg import RANDOM_VGG_LABEL, load_vgg
 
-    config = GatysConfig.from_dict(conversion.model_version.config or {})
-    started = time.perf_counter()
-    vgg = load_vgg(
-        "vgg19",
-        weights=settings.RESTYLE_LOSS_NETWORK,
-        path=settings.RESTYLE_VGG19_WEIGHTS,
-        device=settings.RESTYLE_INFERENCE_DEVICE,
+    config = GatysConfig.from_dict(
+        {**(conversion.model_version.config or {}), "loss_network": settings.RESTYLE_LOSS_NETWORK}
     )
+    started = time.perf_counter()
+    vgg = _loss_network(config.pooling)
     load_seconds = time.perf_counter() - started
     with conversion.photo.image.open("rb") as fh:
         content = open_image(fh)
@@ -83,8 +96,11 @@ def paint_with_gatys(conversion, *, report, should_stop):
         style = open_image(fh)
 
     def on_progress(update):
-        jpeg = encode_thumbnail(update.image, side=1024) if update.image is not None else None
-        report(update.step / update.total, f"step {update.step} of {update.total}", jpeg)
+        report(
+            update.step / update.total_steps,
+            f"step {update.step} of {update.total_steps}",
+            encode_thumbnail(update.image, side=1024),
+        )
 
     started = time.perf_counter()
     outcome = run_gatys(
@@ -99,10 +115,9 @@ def paint_with_gatys(conversion, *, report, should_stop):
     )
     if outcome.stopped:
         return None
-    label = RANDOM_VGG_LABEL if settings.RESTYLE_LOSS_NETWORK == "random" else ""
     # Gatys paints at the configured size; the result keeps the photo's own size.
     image = outcome.image.resize(content.size, Image.Resampling.LANCZOS)
-    return Outcome(image, load_seconds, time.perf_counter() - started, label)
+    return Outcome(image, load_seconds, time.perf_counter() - started, "; ".join(outcome.labels))
 
 
 def encode_result(image):

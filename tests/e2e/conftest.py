@@ -82,7 +82,9 @@ def clean_media():
 
 @pytest.fixture(scope="session")
 def celery_worker(redis_server, django_db_setup, django_db_blocker, clean_media, tmp_path_factory):
-    """A real `celery worker` process on the conversions queue, sharing the test database."""
+    """A real `celery worker` process on the conversions and slow queues, sharing the test
+    database. These machines have no ImageNet VGG19, so its Gatys jobs use the random loss
+    network, which labels everything it makes."""
     with django_db_blocker.unblock():
         from django.db import connection
 
@@ -95,9 +97,11 @@ def celery_worker(redis_server, django_db_setup, django_db_blocker, clean_media,
         "RESTYLE_DB_PATH": str(db_path),
         "RESTYLE_MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "PYTHONUNBUFFERED": "1",
+        "RESTYLE_LOSS_NETWORK": "random",
+        "RESTYLE_GATYS_PROGRESS_EVERY": "5",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "conversions",
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "conversions,slow",
          "--concurrency", "1", "-n", name, "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
         cwd=REPO, env=env, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT,
     )
@@ -134,3 +138,16 @@ def wave_model(transactional_db, data_dir):
         stderr=io.StringIO(),
     )
     return ArtModel.objects.get(slug="wave")
+
+
+@pytest.fixture
+def own_style_model(transactional_db):
+    """A Gatys model painting small and long enough to be watched and cancelled."""
+    from translator.models import ArtModel, Family, ModelVersion
+
+    model = ArtModel.objects.create(slug="own-style", name="Your own style", family=Family.GATYS)
+    model.current_version = ModelVersion.objects.create(
+        art_model=model, number=1, config={"size": 64, "steps": 5000, "optimizer": "adam"}
+    )
+    model.save()
+    return model

@@ -82,6 +82,43 @@ def test_a_person_converts_a_photo_and_finds_it_in_the_gallery(
     assert not Conversion.objects.exists()
 
 
+def test_a_person_paints_with_their_own_style_image_watches_it_and_cancels(
+    celery_worker, own_style_model, page, data_dir
+):
+    from playwright.sync_api import expect
+
+    get_user_model().objects.create_user("frida", password="frida-password-1")
+    login(page, "frida", "frida-password-1")
+    page.goto("/")
+    style_field = page.get_by_label("3. Choose a style image")
+    expect(style_field).to_be_hidden()  # only models that paint with one ask for it
+    page.get_by_text("Your own style").click()
+    expect(style_field).to_be_visible()
+    page.set_input_files("input[name=image]", str(data_dir / "images" / "content" / "chelsea.png"))
+    style_field.set_input_files(str(data_dir / "images" / "styles" / "starry_night.jpg"))
+    page.get_by_role("button", name="Convert").click()
+
+    expect(page.locator("[data-status]")).to_have_text("Running", timeout=60_000)
+    expect(page.locator("img[data-intermediate]")).to_be_visible(timeout=60_000)
+    expect(page.locator("[data-progress-detail]")).to_contain_text(" of 5000")
+    expect(page.locator("progress[data-progress]")).to_be_visible()
+    expect(page.get_by_alt_text("Style image")).to_be_visible()
+
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.locator("[data-status]")).to_have_text("Cancelled", timeout=60_000)
+    expect(page.get_by_role("button", name="Cancel")).to_be_hidden()
+    conversion = Conversion.objects.get()
+    assert conversion.status == Conversion.Status.CANCELLED and not conversion.result
+    assert 0 < conversion.progress < 1
+
+
+def login(page, username, password):
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
 def test_a_bad_file_shows_the_reason_on_the_form(celery_worker, wave_model, page, tmp_path):
     from playwright.sync_api import expect
 

@@ -138,3 +138,16 @@ def test_layer_names_follow_the_papers():
     assert "relu3_4" not in layer_names("vgg16") and "relu3_4" in layer_names("vgg19")
     with pytest.raises(ValueError, match="has no layer 'relu9_1'"):
         load_vgg("vgg16", "random")(torch.rand(1, 3, 8, 8), ["relu9_1"])
+
+
+def test_weights_on_disk_are_found_without_downloading(tmp_path, monkeypatch):
+    from mlcore.vgg import imagenet_weights_on_disk
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv("RESTYLE_VGG19_WEIGHTS", raising=False)
+    assert imagenet_weights_on_disk("vgg19") is None
+    local = tmp_path / "vgg19.pth"
+    local.write_bytes(b"weights")
+    assert imagenet_weights_on_disk("vgg19", path=local) == local
+    monkeypatch.setenv("RESTYLE_VGG19_WEIGHTS", str(local))
+    assert imagenet_weights_on_disk("vgg19") == local

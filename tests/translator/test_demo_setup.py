@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 from PIL import Image
 
 from mlcore.checkpoint import read_header
+from translator import selectors
 from translator.models import ArtModel
 
 pytestmark = pytest.mark.django_db
@@ -97,3 +98,24 @@ def test_offline_without_a_local_folder_is_a_clear_error(settings, monkeypatch):
     with pytest.raises(CommandError, match="Without internet access, point RESTYLE_DEMO_MODELS_DIR"):
         call_command("install_demo_models", styles="wave", stdout=io.StringIO(), stderr=io.StringIO())
     assert not ArtModel.objects.exists()
+
+
+def test_the_own_style_model_waits_for_vgg19_weights_before_users_see_it(ml5_dir, settings, monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    settings.RESTYLE_VGG19_WEIGHTS = None
+    out = io.StringIO()
+    call_command("install_demo_models", stdout=out, stderr=io.StringIO())
+    assert ArtModel.objects.filter(family="fast_style").count() == 9
+    own = ArtModel.objects.get(slug="own-style")
+    assert own.family == "gatys" and not own.is_active
+    assert own.current_version.config == {"size": 384, "steps": 150}
+    assert "inactive: no VGG19 ImageNet weights" in out.getvalue()
+    assert "own-style" not in [m.slug for m in selectors.available_models()]
+
+
+def test_the_own_style_model_is_active_when_the_weights_are_there(ml5_dir, settings, tmp_path):
+    weights = tmp_path / "vgg19-dcbb9e9d.pth"
+    weights.write_bytes(b"stand-in: only its presence is checked here")
+    settings.RESTYLE_VGG19_WEIGHTS = str(weights)
+    call_command("install_demo_models", source=str(ml5_dir), no_gatys=False, stdout=io.StringIO(), stderr=io.StringIO())
+    assert ArtModel.objects.get(slug="own-style").is_active

@@ -61,3 +61,41 @@ def test_a_broken_model_file_fails_the_job_with_a_reason(conversion):
     assert conversion.status == Conversion.Status.FAILED
     assert "network file could not be loaded" in conversion.error
     assert path not in conversion.error  # server paths stay in the log
+
+
+def test_a_gatys_job_paints_the_photo_reports_progress_and_says_its_loss_network_is_random(
+    user, gatys_model, upload_file, settings, monkeypatch
+):
+    # No ImageNet VGG19 on these machines: the random loss network is for tests, and labelled.
+    settings.RESTYLE_LOSS_NETWORK = "random"
+    settings.RESTYLE_GATYS_PROGRESS_EVERY = 2
+    reports = []
+    real_record = services.record_progress
+    monkeypatch.setattr(services, "record_progress", lambda **kw: (reports.append(kw), real_record(**kw)))
+    conversion = services.create_conversion(
+        owner=user, upload=upload_file(size=(60, 40)), art_model=gatys_model,
+        style_upload=upload_file("style.png", "PNG", noise=True, size=(50, 50)),
+    )
+    run_conversion(str(conversion.id))
+    conversion.refresh_from_db()
+    assert conversion.status == Conversion.Status.SUCCEEDED, conversion.error
+    assert "random VGG" in conversion.label
+    with conversion.result.open("rb") as fh:
+        assert Image.open(io.BytesIO(fh.read())).size == (60, 40)
+    assert [r["detail"] for r in reports] == ["step 2 of 4", "step 4 of 4"]
+    assert all(r["intermediate_jpeg"][:2] == b"\xff\xd8" for r in reports)
+    assert conversion.intermediate
+
+
+def test_a_gatys_job_without_vgg_weights_fails_with_a_reason(user, gatys_model, upload_file, settings, monkeypatch):
+    settings.RESTYLE_LOSS_NETWORK = "imagenet"
+    settings.RESTYLE_VGG19_WEIGHTS = None
+    monkeypatch.setenv("RESTYLE_OFFLINE", "1")  # the machine has no internet either way
+    monkeypatch.setenv("TORCH_HOME", "/nonexistent-torch-home")
+    conversion = services.create_conversion(
+        owner=user, upload=upload_file(), art_model=gatys_model, style_upload=upload_file("s.png", "PNG")
+    )
+    run_conversion(str(conversion.id))
+    conversion.refresh_from_db()
+    assert conversion.status == Conversion.Status.FAILED
+    assert "RESTYLE_VGG19_WEIGHTS" in conversion.error

@@ -7,8 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from translator import inference, services
-from translator.demo_models import ATTRIBUTION, ML5_STYLES
-from translator.models import ArtModel, Family
+from translator.demo_models import ATTRIBUTION, ML5_STYLES, OWN_STYLE, OWN_STYLE_CONFIG
+from translator.models import ArtModel, Family, ModelVersion
 
 PREVIEW_IMAGE = "images/content/chelsea.png"  # CC0, from scikit-image
 
@@ -28,8 +28,48 @@ class Command(BaseCommand):
         )
         parser.add_argument("--styles", help="Comma-separated style slugs (default: all nine).")
         parser.add_argument("--force", action="store_true", help="Add a new version even if installed.")
+        parser.add_argument("--no-gatys", action="store_true", help="Leave out the “Your own style” model.")
 
-    def handle(self, *args, source=None, online=False, styles=None, force=False, **options):
+    def handle(self, *args, source=None, online=False, styles=None, force=False, no_gatys=False, **options):
+        self._install_styles(source=source, online=online, styles=styles, force=force)
+        if not no_gatys and not styles:
+            self._install_own_style()
+
+    def _install_own_style(self):
+        """The Gatys entry. It runs only where the VGG19 loss network is: it stays inactive
+        (hidden from users) until an admin provides the weights and switches it on."""
+        from mlcore.vgg import imagenet_weights_on_disk
+
+        art_model, created = ArtModel.objects.get_or_create(
+            slug=OWN_STYLE.slug,
+            defaults={
+                "name": OWN_STYLE.name,
+                "family": Family.GATYS,
+                "description": OWN_STYLE.description,
+                "sort_order": len(ML5_STYLES),
+            },
+        )
+        if art_model.current_version is None:
+            version = ModelVersion.objects.create(
+                art_model=art_model, number=1, config=OWN_STYLE_CONFIG, source="Gatys et al. 2016"
+            )
+            art_model.current_version = version
+        ready = settings.RESTYLE_LOSS_NETWORK == "random" or imagenet_weights_on_disk(
+            "vgg19", path=settings.RESTYLE_VGG19_WEIGHTS
+        )
+        if created:
+            art_model.is_active = bool(ready)
+        art_model.save()
+        if ready:
+            self.stdout.write(self.style.SUCCESS(f"  {OWN_STYLE.slug}: installed (Gatys, VGG19 found)"))
+        else:
+            self.stdout.write(
+                f"  {OWN_STYLE.slug}: installed but inactive: no VGG19 ImageNet weights on this machine. "
+                "Set RESTYLE_VGG19_WEIGHTS to vgg19-dcbb9e9d.pth "
+                "(https://download.pytorch.org/models/vgg19-dcbb9e9d.pth), then activate it in the admin."
+            )
+
+    def _install_styles(self, *, source, online, styles, force):
         from mlcore.importers import ImporterError, fetch_ml5_style, import_ml5
 
         wanted = [s for s in ML5_STYLES if not styles or s.slug in styles.split(",")]
