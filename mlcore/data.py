@@ -31,6 +31,7 @@ from mlcore import images
 __all__ = [
     "IMAGE_SUFFIXES",
     "DatasetError",
+    "DatasetReport",
     "find_images",
     "load_image",
     "sample_rng",
@@ -51,6 +52,26 @@ SampleKey = tuple[int, int]  # (epoch, index into the dataset)
 
 class DatasetError(ValueError):
     """A dataset folder is missing, holds no images, or holds an image that cannot be read."""
+
+
+@dataclass(frozen=True)
+class DatasetReport:
+    """What a family found in a dataset folder (``Training.inspect_dataset``), for people.
+
+    ``counts`` names what was counted ({"pairs": 400}, {"trainA": 1200, "trainB": 3400}),
+    ``samples`` are a few files worth showing as thumbnails, ``problems`` lists every problem in
+    a sentence each (a file that is no image, a pair whose halves differ, a missing folder).
+    A dataset can train when there is no problem.
+    """
+
+    layout: str
+    counts: dict[str, int]
+    samples: tuple[Path, ...] = ()
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
 
 
 def find_images(root: str | os.PathLike) -> list[Path]:

@@ -15,7 +15,13 @@ network (``mlcore.vgg``):
   regulariser of Johnson's released code (``TotalVariation.lua``, beta = 2), without its 1/2.
   Being a sum, it grows with the image size; weights are given for images in [0, 1].
 
-GAN losses (LSGAN, non-saturating, hinge) for the Pix2Pix and U-GAT-IT families go here too.
+GAN losses, for the adversarial families (Pix2Pix, U-GAT-IT): ``gan_loss(logits, real, mode)``
+with mode
+- ``"vanilla"``: the original GAN's binary cross-entropy on logits (Goodfellow et al. 2014; the
+  non-saturating generator form when the generator asks for ``real=True``), Pix2Pix's default;
+- ``"lsgan"``: least squares, (D(x) - 1)² for real and D(x)² for fake (Mao et al. 2017),
+  U-GAT-IT's adversarial loss.
+Both average over every logit (a PatchGAN's map, a CAM logit vector alike).
 """
 
 from __future__ import annotations
@@ -25,7 +31,9 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 
-__all__ = ["gram_matrix", "content_loss", "style_loss", "total_variation"]
+__all__ = ["gram_matrix", "content_loss", "style_loss", "total_variation", "GAN_MODES", "gan_loss"]
+
+GAN_MODES = ("vanilla", "lsgan")
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
@@ -67,3 +75,18 @@ def total_variation(images: torch.Tensor) -> torch.Tensor:
     down = (x[..., 1:, :] - x[..., :-1, :]).pow(2).sum()
     right = (x[..., :, 1:] - x[..., :, :-1]).pow(2).sum()
     return (down + right) / x.shape[0]
+
+
+def gan_loss(logits: torch.Tensor, real: bool, mode: str = "vanilla") -> torch.Tensor:
+    """How far discriminator ``logits`` are from saying "real" (``real=True``) or "fake".
+
+    A discriminator is trained with ``gan_loss(D(real), True) + gan_loss(D(fake), False)``, a
+    generator with ``gan_loss(D(fake), True)``. Computed in float32.
+    """
+    x = logits.float()
+    target = torch.ones_like(x) if real else torch.zeros_like(x)
+    if mode == "vanilla":
+        return F.binary_cross_entropy_with_logits(x, target)
+    if mode == "lsgan":
+        return F.mse_loss(x, target)
+    raise ValueError(f"GAN loss mode must be one of {', '.join(GAN_MODES)}; got {mode!r}")

@@ -59,6 +59,13 @@ class Training:
     # (config, inputs: dict[str, str], *, device, precision, seed) -> mlcore.engine.TrainingTask;
     # imports its trainer module lazily, so registering a family stays cheap.
     make_task: Callable[..., Any]
+    # A dataset is one folder in the layout this family trains on (for the web admin, which
+    # stores uploaded datasets as folders). inspect_dataset(root) -> mlcore.data.DatasetReport
+    # says what is there and every problem in words; dataset_inputs(root) -> the run's
+    # ``inputs`` mapping (e.g. {"style": root/"style.jpg", "content": root/"content"}).
+    inspect_dataset: Callable[[Any], Any] | None = None
+    dataset_inputs: Callable[[Any], dict[str, str]] | None = None
+    dataset_layout: str = ""  # the layout in words, for forms and errors
 
 
 @dataclass(frozen=True)

@@ -57,3 +57,30 @@ def test_style_loss_sums_gram_differences_over_layers_and_broadcasts_the_target(
     assert style_loss(same, targets).item() == 0.0
     with pytest.raises(ValueError, match="at least one layer"):
         style_loss(feats, {})
+
+
+def test_lsgan_loss_is_the_mean_squared_distance_to_the_label():
+    from mlcore.losses import gan_loss
+
+    logits = torch.tensor([[0.0, 1.0], [2.0, -1.0]])
+    # real: ((0-1)² + 0 + (2-1)² + (-1-1)²) / 4 = 6/4; fake: (0 + 1 + 4 + 1) / 4 = 6/4
+    assert gan_loss(logits, True, "lsgan").item() == pytest.approx(1.5)
+    assert gan_loss(logits, False, "lsgan").item() == pytest.approx(1.5)
+    assert gan_loss(torch.ones(3), True, "lsgan").item() == 0.0
+
+
+def test_vanilla_gan_loss_is_binary_cross_entropy_on_logits():
+    import math
+
+    from mlcore.losses import gan_loss
+
+    logits = torch.tensor([0.0, math.log(3.0)])  # sigmoid: 1/2 and 3/4
+    assert gan_loss(logits, True, "vanilla").item() == pytest.approx((math.log(2) + math.log(4 / 3)) / 2)
+    assert gan_loss(logits, False, "vanilla").item() == pytest.approx((math.log(2) + math.log(4)) / 2)
+
+
+def test_an_unknown_gan_mode_is_refused():
+    from mlcore.losses import gan_loss
+
+    with pytest.raises(ValueError, match="vanilla, lsgan"):
+        gan_loss(torch.zeros(2), True, "wasserstein")
