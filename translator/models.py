@@ -27,6 +27,8 @@ class Family(models.TextChoices):
 
     FAST_STYLE = "fast_style", "Fast style transfer (Johnson et al.)"
     GATYS = "gatys", "Style of your own image (Gatys et al.)"
+    PIX2PIX = "pix2pix", "Paired translation (Pix2Pix, Isola et al.)"
+    UGATIT = "ugatit", "Unpaired translation (U-GAT-IT, Kim et al.)"
 
 
 # Families that paint with a style image the user uploads next to the photo.

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from translator import inference, services
+from translator import services
 from translator.demo_models import ATTRIBUTION, ML5_STYLES, OWN_STYLE, OWN_STYLE_CONFIG
 from translator.models import ArtModel, Family, ModelVersion
 
@@ -124,7 +124,7 @@ class Command(BaseCommand):
                         art_model=art_model, checkpoint_path=checkpoint, source="ml5.js demo models"
                     )
                 if preview_input is not None:
-                    self._render_preview(art_model, version, preview_input)
+                    services.render_model_preview(version=version, image=preview_input)
             self.stdout.write(self.style.SUCCESS(f"  {style.slug}: installed as {version}"))
 
     def _preview_input(self):
@@ -137,8 +137,3 @@ class Command(BaseCommand):
         image = open_image(path)
         image.thumbnail((320, 320))
         return image
-
-    def _render_preview(self, art_model, version, image):
-        inferer, _ = inference.inferer_for(version)
-        jpeg = inference.encode_thumbnail(inferer.translate(image), side=320)
-        services.set_model_preview(art_model=art_model, jpeg_bytes=jpeg)

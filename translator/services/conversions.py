@@ -1,52 +1,17 @@
-"""Writes: every change to translator data goes through these functions.
-
-Views, API views, admin actions and tasks stay thin and call these. Arguments are keyword-only.
-"""
+"""Conversion jobs: create (validated uploads), claim, progress, cancel, finish, fail, delete."""
 import logging
 import os
-from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from .models import SLOW_FAMILIES, ArtModel, Conversion, ModelVersion, Photo
-from .uploads import validate_image_upload
+from ..models import SLOW_FAMILIES, Conversion, Photo
+from ..uploads import validate_image_upload
+from .errors import ServiceError
 
 log = logging.getLogger(__name__)
-
-
-class ServiceError(Exception):
-    """A request that cannot be carried out, with a message for the person who made it."""
-
-
-# --- catalogue --------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def add_model_version(*, art_model, checkpoint_path, source="", publish=True):
-    """Store a checkpoint file as the next version of `art_model`, optionally making it current."""
-    last = art_model.versions.order_by("-number").first()
-    version = ModelVersion(art_model=art_model, number=(last.number + 1 if last else 1), source=source)
-    with open(checkpoint_path, "rb") as fh:
-        version.checkpoint.save(Path(checkpoint_path).name, File(fh), save=False)
-    version.save()
-    if publish:
-        art_model.current_version = version
-        art_model.save(update_fields=["current_version"])
-    return version
-
-
-def set_model_preview(*, art_model, jpeg_bytes):
-    old = art_model.preview.name
-    art_model.preview.save("preview.jpg", ContentFile(jpeg_bytes), save=True)
-    if old and old != art_model.preview.name:
-        art_model.preview.storage.delete(old)
-
-
-# --- conversions ------------------------------------------------------------------------------
 
 
 def create_conversion(*, owner, upload, art_model, style_upload=None):
@@ -108,7 +73,7 @@ def _store_photo(owner, upload, checked):
 
 def enqueue_conversion(*, conversion_id, queue="conversions"):
     """Hand the job to its queue; if the broker is unreachable, fail it in words."""
-    from .tasks import run_conversion
+    from ..tasks import run_conversion
 
     try:
         run_conversion.apply_async(args=[str(conversion_id)], queue=queue, retry=True)
