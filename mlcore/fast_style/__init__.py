@@ -3,6 +3,7 @@
 Importing this package registers the ``fast_style`` family with mlcore.registry.
 """
 
+from mlcore.fast_style import dataset
 from mlcore.fast_style.config import FastStyleConfig, FastStyleTrainConfig
 from mlcore.fast_style.inferer import translate
 from mlcore.fast_style.networks import EngstromNet, TransformerNet, build_network
@@ -32,6 +33,9 @@ FAMILY = register(
                            "torch hub cache (see mlcore.vgg)", required=False),
             ),
             make_task=_make_task,
+            inspect_dataset=dataset.inspect_dataset,
+            dataset_inputs=dataset.dataset_inputs,
+            dataset_layout=dataset.LAYOUT,
         ),
     )
 )
