@@ -176,6 +176,18 @@ RESTYLE_THUMBNAIL_SIDE = 480
 RESTYLE_LOSS_NETWORK = env("LOSS_NETWORK", "imagenet")
 RESTYLE_VGG19_WEIGHTS = env("VGG19_WEIGHTS") or None
 RESTYLE_VGG16_WEIGHTS = env("VGG16_WEIGHTS") or None
+# Training: run folders (checkpoints, samples, metrics), where server-side datasets may live,
+# and limits on uploaded dataset archives.
+RESTYLE_RUNS_ROOT = Path(env("RUNS_ROOT", VAR_DIR / "runs"))
+_dataset_roots = [VAR_DIR / "datasets"] + ([RESTYLE_DATA_DIR] if RESTYLE_DATA_DIR else [])
+RESTYLE_DATASET_ROOTS = [Path(p) for p in env_list("DATASET_ROOTS", ",".join(map(str, _dataset_roots)))]
+RESTYLE_DATASET_MAX_MB = int(env("DATASET_MAX_MB", "2048"))
+RESTYLE_DATASET_MAX_FILES = int(env("DATASET_MAX_FILES", "100000"))
+RESTYLE_TRAINING_DEVICES = env_list("TRAINING_DEVICES", "cpu")
+# A running run whose worker has not been heard of for this long is marked failed (resumable).
+RESTYLE_TRAINING_HEARTBEAT_TIMEOUT = int(env("TRAINING_HEARTBEAT_TIMEOUT", "180"))
+RESTYLE_TRAINING_TIME_LIMIT_HOURS = float(env("TRAINING_TIME_LIMIT_HOURS", "72"))
+RESTYLE_TRAINING_DATA_WORKERS = int(env("TRAINING_DATA_WORKERS", "2"))
 # A Gatys job shows its intermediate image every this many steps.
 RESTYLE_GATYS_PROGRESS_EVERY = int(env("GATYS_PROGRESS_EVERY", "10"))
 
@@ -235,7 +247,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A web request that enqueues must not hang when Redis is down: give up quickly and say so.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3, "socket_timeout": 10}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 3,
+    "socket_timeout": 10,
+    # A message a worker has taken but not acknowledged goes back to the queue after this long.
+    # It must outlast the longest job, or a run of hours would be handed out twice (the job
+    # claim would refuse the second, but why ask).
+    "visibility_timeout": int(RESTYLE_TRAINING_TIME_LIMIT_HOURS * 3600) + 3600,
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 LOGGING = {

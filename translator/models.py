@@ -14,6 +14,10 @@ def _preview_path(art_model, filename):
     return f"models/{art_model.slug}/preview-{uuid.uuid4().hex[:8]}.jpg"
 
 
+def _version_preview_path(version, filename):
+    return f"models/{version.art_model.slug}/v{version.number}-preview-{uuid.uuid4().hex[:8]}.jpg"
+
+
 def _photo_path(photo, filename):
     return f"photos/{photo.owner_id}/{uuid.uuid4().hex}.{photo.format.lower()}"
 
@@ -91,6 +95,10 @@ class ModelVersion(models.Model):
         default=dict, blank=True, help_text="Settings of families without a checkpoint (Gatys)."
     )
     source = models.CharField(max_length=200, blank=True, help_text="Where the weights came from.")
+    preview = models.ImageField(
+        upload_to=_version_preview_path, blank=True, help_text="Its outputs on the probe images."
+    )
+    labels = models.JSONField(default=list, blank=True, help_text="Caveats, e.g. a test-only loss network.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -182,3 +190,110 @@ class Conversion(models.Model):
         if self.started_at:
             return (self.started_at - self.created_at).total_seconds()
         return None
+
+
+# --- training -------------------------------------------------------------------------------
+
+
+class TrainableFamily(models.TextChoices):
+    """Families mlcore can train (the value is mlcore's registry name)."""
+
+    FAST_STYLE = Family.FAST_STYLE.value, Family.FAST_STYLE.label
+    PIX2PIX = Family.PIX2PIX.value, Family.PIX2PIX.label
+    UGATIT = Family.UGATIT.value, Family.UGATIT.label
+
+
+def _archive_path(dataset, filename):
+    return f"datasets/uploads/{uuid.uuid4().hex}.zip"
+
+
+class Dataset(models.Model):
+    """Training data for one family: an uploaded zip (unpacked under the media folder) or a
+    folder on the server inside an allowed root (used where it is)."""
+
+    class Status(models.TextChoices):
+        CHECKING = "checking", "Checking"
+        READY = "ready", "Ready"
+        INVALID = "invalid", "Has problems"
+
+    name = models.CharField(max_length=100)
+    family = models.CharField(max_length=32, choices=TrainableFamily.choices)
+    archive = models.FileField(
+        upload_to=_archive_path, blank=True, help_text="A .zip of the dataset (it is unpacked, then removed)."
+    )
+    server_path = models.CharField(
+        max_length=500, blank=True, help_text="Or a folder on the server, inside RESTYLE_DATASET_ROOTS."
+    )
+    folder = models.CharField(max_length=500, blank=True, help_text="Where the data is, once checked.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CHECKING)
+    counts = models.JSONField(default=dict, blank=True)
+    samples = models.JSONField(default=list, blank=True, help_text="Sample image paths, relative to the folder.")
+    problems = models.JSONField(default=list, blank=True)
+    file_count = models.PositiveIntegerField(default=0)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.name
+
+
+class TrainingRun(models.Model):
+    """One training of a family on a dataset, run by mlcore.engine on the training queue."""
+
+    class Status(models.TextChoices):
+        CREATED = "created", "Created"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLING = "cancelling", "Cancelling"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING, Status.CANCELLING)
+
+    name = models.CharField(max_length=100)
+    family = models.CharField(max_length=32, choices=TrainableFamily.choices)
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="runs")
+    art_model = models.ForeignKey(
+        ArtModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="training_runs",
+        help_text="The catalogue entry the trained network becomes a version of (made from the run's name if empty).",
+    )
+    config = models.JSONField(help_text="The family's training config (mlcore), as JSON.")
+    device = models.CharField(max_length=32, default="cpu")
+    precision = models.CharField(max_length=8, default="fp32")
+    seed = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATED)
+    step = models.PositiveIntegerField(default=0)
+    total_steps = models.PositiveIntegerField(default=0)
+    images_per_second = models.FloatField(null=True, blank=True)
+    eta_seconds = models.FloatField(null=True, blank=True)
+    metrics = models.JSONField(default=dict, blank=True, help_text="The latest logged losses.")
+    labels = models.JSONField(default=list, blank=True, help_text="Caveats of everything the run makes.")
+    error = models.TextField(blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of its worker.")
+    model_version = models.OneToOneField(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="training_run"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def run_dir(self):
+        """The mlcore run folder: run.json, metrics.jsonl, samples, checkpoints, the model."""
+        from pathlib import Path
+
+        return Path(settings.RESTYLE_RUNS_ROOT) / f"run-{self.pk}"

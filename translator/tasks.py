@@ -3,6 +3,7 @@ import logging
 import time
 
 from celery import shared_task
+from django.conf import settings
 from celery.exceptions import SoftTimeLimitExceeded
 
 from . import inference, services
@@ -95,3 +96,52 @@ def _cancel_poller(conversion_id):
         return last["answer"]
 
     return should_stop
+
+
+@shared_task(name="translator.tasks.check_dataset")
+def check_dataset(dataset_id):
+    """Unpack and check a dataset (minutes for a big one): on the slow queue."""
+    from .models import Dataset
+
+    try:
+        services.check_dataset(dataset_id=dataset_id)
+    except Dataset.DoesNotExist:
+        log.info("dataset %s was deleted before its check", dataset_id)
+    except Exception as exc:
+        log.exception("checking dataset %s failed", dataset_id)
+        Dataset.objects.filter(pk=dataset_id).update(
+            status=Dataset.Status.INVALID, problems=[f"The check failed unexpectedly ({type(exc).__name__}: {exc})."]
+        )
+
+
+@shared_task(name="translator.tasks.run_training")
+def run_training(run_id):
+    """Train (or resume) one run on the training queue. Idempotent: it claims the run first."""
+    from . import training
+    from .models import TrainingRun
+
+    services.reap_stale_runs()
+    if not services.claim_run(run_id=run_id, worker=run_training.request.hostname or ""):
+        log.info("training run %s was already claimed, stopped or removed; nothing to do", run_id)
+        return
+    run = TrainingRun.objects.select_related("dataset").get(pk=run_id)
+    stop = training.StopPoll(run_id)
+    with training.run_log(run), training.heartbeat(run_id):
+        try:
+            trainer = training.trainer_for(run)
+            result = trainer.run(on_progress=training.report_progress(run_id), should_stop=stop)
+            if result.status == "completed":
+                version = services.finish_run(run_id=run_id, result=result)
+                training.log.info("run %s succeeded: %s (unpublished)", run_id, version)
+            elif stop.timed_out:
+                services.fail_run(
+                    run_id=run_id,
+                    reason=f"The run reached its time limit ({settings.RESTYLE_TRAINING_TIME_LIMIT_HOURS:g} h) at "
+                    f"step {result.step}; resume it to continue from there.",
+                )
+            else:
+                services.run_stopped(run_id=run_id, step=result.step)
+                training.log.info("run %s stopped at step %d; checkpoint %s", run_id, result.step, result.checkpoint_path)
+        except Exception as exc:
+            training.log.exception("run %s failed", run_id)
+            services.fail_run(run_id=run_id, reason=f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,16 @@
+// The training run page refreshes its live panel every few seconds while the run is active.
+(function () {
+  "use strict";
+  const panel = document.getElementById("live-panel");
+  if (!panel) return;
+  async function refresh() {
+    const section = panel.querySelector("[data-refresh]");
+    if (!section || section.dataset.refresh !== "1") return;
+    try {
+      const response = await fetch(panel.dataset.liveUrl, {credentials: "same-origin"});
+      if (response.ok) panel.innerHTML = await response.text();
+    } catch (e) { /* try again next time */ }
+    setTimeout(refresh, 3000);
+  }
+  setTimeout(refresh, 3000);
+})();

@@ -1,0 +1,132 @@
+from django.contrib import admin, messages
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from .. import services
+from ..models import ArtModel, ModelVersion
+
+
+def _version_preview(version, height=80):
+    if not version.preview:
+        return "—"
+    url = reverse("admin:translator_modelversion_preview", args=[version.pk])
+    return format_html('<a href="{}"><img src="{}" alt="preview" style="max-height:{}px"></a>', url, url, height)
+
+
+class ModelVersionInline(admin.TabularInline):
+    model = ModelVersion
+    extra = 0
+    fields = ("number", "published", "preview_thumb", "source", "labels", "created_at", "open")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False  # versions come from training runs and `manage.py import_model`
+
+    @admin.display(description="Preview")
+    def preview_thumb(self, obj):
+        return _version_preview(obj)
+
+    @admin.display(description="Published", boolean=True)
+    def published(self, obj):
+        return obj.art_model.current_version_id == obj.pk
+
+    @admin.display(description="")
+    def open(self, obj):
+        return format_html('<a href="{}">Preview and publish…</a>', reverse("admin:translator_modelversion_change", args=[obj.pk]))
+
+
+@admin.register(ArtModel)
+class ArtModelAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "family", "is_active", "current_version", "sort_order")
+    list_editable = ("is_active", "sort_order")
+    list_filter = ("family", "is_active")
+    search_fields = ("name", "slug", "description")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = [ModelVersionInline]
+    readonly_fields = ("preview_image", "current_version")
+    fields = ("name", "slug", "family", "description", "input_hint", "is_active", "sort_order", "preview",
+              "preview_image", "current_version")
+
+    @admin.display(description="Preview")
+    def preview_image(self, obj):
+        if not obj.preview:
+            return "—"
+        url = reverse("translator:model_preview", args=[obj.slug])
+        return format_html('<img src="{}" alt="" style="max-height:160px">', url)
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "art_model", "number", "published", "preview_thumb", "source", "created_at")
+    list_filter = ("art_model__family", "art_model")
+    readonly_fields = ("art_model", "number", "published", "preview_large", "labels_display", "source", "checkpoint",
+                       "config", "created_at")
+    fields = readonly_fields
+    actions = ["publish_selected"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a version is what it was trained to be; publishing is an action
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/preview.jpg", wrap(self.preview), name="translator_modelversion_preview"),
+            path("<int:pk>/publish/", wrap(self.publish_view), name="translator_modelversion_publish"),
+        ] + super().get_urls()
+
+    def preview(self, request, pk):
+        version = get_object_or_404(ModelVersion, pk=pk)
+        if not version.preview:
+            raise Http404("This version has no preview.")
+        return FileResponse(version.preview.open("rb"), content_type="image/jpeg")
+
+    def publish_view(self, request, pk):
+        version = get_object_or_404(ModelVersion, pk=pk)
+        if request.method == "POST":
+            self._publish(request, version)
+        return redirect("admin:translator_modelversion_change", pk)
+
+    def _publish(self, request, version):
+        try:
+            services.publish_version(version=version)
+        except services.ServiceError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{version} is published: users get it for “{version.art_model}” from now on.")
+
+    @admin.action(description="Publish the selected version (or roll back to it)")
+    def publish_selected(self, request, queryset):
+        if queryset.count() != 1:
+            messages.error(request, "Choose exactly one version to publish.")
+            return
+        self._publish(request, queryset.get())
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}),
+                         "publish_url": reverse("admin:translator_modelversion_publish", args=[object_id])}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description="Published", boolean=True)
+    def published(self, obj):
+        return obj.art_model.current_version_id == obj.pk
+
+    @admin.display(description="Preview")
+    def preview_thumb(self, obj):
+        return _version_preview(obj)
+
+    @admin.display(description="Outputs on the probe images")
+    def preview_large(self, obj):
+        return _version_preview(obj, height=480)
+
+    @admin.display(description="Caveats")
+    def labels_display(self, obj):
+        if not obj.labels:
+            return "—"
+        return format_html_join("", '<p style="color:#9a6700;font-weight:600">{}</p>', ((label,) for label in obj.labels))

@@ -1,0 +1,258 @@
+"""Training datasets: an uploaded zip unpacked safely, or a server folder inside an allowed root;
+then every file checked (images like uploads) and the layout checked by the family (mlcore)."""
+import logging
+import shutil
+import stat
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import Dataset
+from ..uploads import validate_image_upload
+from .errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
+# Left behind by operating systems and editors; never part of a dataset, never worth a complaint.
+JUNK_NAMES = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}
+MAX_PROBLEMS_LISTED = 50
+SAMPLES_SHOWN = 6
+
+
+class DatasetArchiveError(ServiceError):
+    """An archive that cannot be unpacked safely; the message says why."""
+
+
+def create_dataset(*, name, family, archive=None, server_path="", created_by=None):
+    """Record a dataset and queue its check. Exactly one of `archive` (an uploaded .zip) and
+    `server_path` (a folder inside RESTYLE_DATASET_ROOTS) is given."""
+    if bool(archive) == bool(server_path):
+        raise ValidationError("Give either a .zip archive or a server folder, not both.", code="source")
+    folder = ""
+    if server_path:
+        folder = str(allowed_server_folder(server_path))
+    elif not zipfile.is_zipfile(archive):
+        raise ValidationError("The archive is not a .zip file.", code="not_zip")
+    with transaction.atomic():
+        dataset = Dataset(name=name, family=family, server_path=server_path, folder=folder, created_by=created_by)
+        if archive:
+            archive.seek(0)
+            dataset.archive.save("dataset.zip", File(archive), save=False)
+        dataset.save()
+        transaction.on_commit(lambda: enqueue_dataset_check(dataset_id=dataset.pk))
+    return dataset
+
+
+def allowed_server_folder(path):
+    """The resolved folder, if it lies inside an allowed root; ValidationError otherwise."""
+    folder = Path(path).expanduser()
+    if not folder.is_absolute():
+        raise ValidationError("Give the folder's absolute path.", code="relative")
+    resolved = folder.resolve()  # symbolic links cannot lead outside the roots
+    roots = [Path(r).resolve() for r in settings.RESTYLE_DATASET_ROOTS]
+    if not any(resolved == root or root in resolved.parents for root in roots):
+        allowed = ", ".join(str(r) for r in roots) or "none configured"
+        raise ValidationError(
+            f"{folder} is outside the folders datasets may come from ({allowed}; RESTYLE_DATASET_ROOTS).",
+            code="outside_roots",
+        )
+    if not resolved.is_dir():
+        raise ValidationError(f"{folder} is not a folder on the server.", code="missing")
+    return resolved
+
+
+def enqueue_dataset_check(*, dataset_id):
+    from ..tasks import check_dataset
+
+    try:
+        check_dataset.apply_async(args=[dataset_id], queue="slow", retry=True)
+    except Exception:
+        log.exception("could not enqueue the check of dataset %s", dataset_id)
+        Dataset.objects.filter(pk=dataset_id).update(
+            status=Dataset.Status.INVALID,
+            problems=["The checking service is unavailable; use “Check again” once it is back."],
+        )
+
+
+def recheck_dataset(*, dataset):
+    Dataset.objects.filter(pk=dataset.pk).update(status=Dataset.Status.CHECKING)
+    transaction.on_commit(lambda: enqueue_dataset_check(dataset_id=dataset.pk))
+
+
+def check_dataset(*, dataset_id):
+    """Unpack (archives), check every file and the family's layout, and record what was found."""
+    dataset = Dataset.objects.get(pk=dataset_id)
+    problems = []
+    if dataset.archive:
+        try:
+            dataset.folder = str(_unpack(dataset))
+        except DatasetArchiveError as exc:
+            _record(dataset, problems=[str(exc)], counts={}, samples=[])
+            return dataset
+    folder = Path(dataset.folder)
+    files, size, file_problems = _check_files(folder)
+    dataset.file_count, dataset.size_bytes = files, size
+    problems += file_problems
+    report = _family_report(dataset.family, folder)
+    problems += list(report.problems)
+    samples = [str(Path(p).relative_to(folder)) for p in report.samples[:SAMPLES_SHOWN]]
+    _record(dataset, problems=problems, counts=report.counts, samples=samples)
+    return dataset
+
+
+def _record(dataset, *, problems, counts, samples):
+    if len(problems) > MAX_PROBLEMS_LISTED:
+        problems = problems[:MAX_PROBLEMS_LISTED] + [f"… and {len(problems) - MAX_PROBLEMS_LISTED} more problems."]
+    dataset.problems = problems
+    dataset.counts = counts
+    dataset.samples = samples
+    dataset.status = Dataset.Status.INVALID if problems else Dataset.Status.READY
+    dataset.checked_at = timezone.now()
+    dataset.save()
+
+
+def _family_report(family, folder):
+    from mlcore.data import DatasetReport
+    from mlcore.registry import get_family
+
+    training = get_family(family).training
+    try:
+        return training.inspect_dataset(folder)
+    except Exception as exc:  # the report says what it can; a crash in it is a problem too
+        log.exception("inspecting dataset %s failed", folder)
+        return DatasetReport(layout=training.dataset_layout, counts={}, problems=(f"The layout check failed: {exc}",))
+
+
+def _is_junk(relative):
+    return any(part in JUNK_NAMES or part.startswith(".") for part in relative.parts)
+
+
+def _check_files(folder):
+    """(file count, bytes, problems): every image must pass the upload checks; other files are
+    problems, except operating-system leftovers."""
+    problems, count, size = [], 0, 0
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if _is_junk(relative) or path.is_dir():
+            continue
+        count += 1
+        size += path.stat().st_size
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            problems.append(f"{relative}: not an image (datasets hold JPEG, PNG or WebP files only).")
+            continue
+        with open(path, "rb") as fh:
+            try:
+                validate_image_upload(_SizedFile(fh, path.stat().st_size))
+            except ValidationError as exc:
+                problems.append(f"{relative}: {' '.join(exc.messages)}")
+    if count == 0:
+        problems.append("The dataset is empty: no files found.")
+    return count, size, problems
+
+
+class _SizedFile:
+    """A file object with the `.size` that the upload validator reads."""
+
+    def __init__(self, fh, size):
+        self._fh, self.size = fh, size
+
+    def __getattr__(self, name):
+        return getattr(self._fh, name)
+
+
+def _unpack(dataset):
+    """Unpack the dataset's archive into its own folder under the media root, then drop the
+    archive. A single top-level folder in the archive becomes the dataset's root."""
+    destination = Path(settings.MEDIA_ROOT) / "datasets" / str(dataset.pk)
+    shutil.rmtree(destination, ignore_errors=True)
+    try:
+        with dataset.archive.open("rb") as fh:
+            unpack_zip(
+                fh,
+                destination,
+                max_bytes=settings.RESTYLE_DATASET_MAX_MB * 1024 * 1024,
+                max_files=settings.RESTYLE_DATASET_MAX_FILES,
+            )
+    except DatasetArchiveError:
+        shutil.rmtree(destination, ignore_errors=True)
+        raise
+    finally:
+        dataset.archive.delete(save=False)
+    entries = [p for p in destination.iterdir() if not _is_junk(p.relative_to(destination))]
+    return entries[0] if len(entries) == 1 and entries[0].is_dir() else destination
+
+
+def unpack_zip(fileobj, destination, *, max_bytes, max_files):
+    """Extract a zip into `destination`, refusing anything unsafe before a byte is written:
+    absolute or `..` paths, links, more files or bytes than allowed (the declared sizes are
+    checked first, the real ones while writing, since headers can lie)."""
+    try:
+        archive = zipfile.ZipFile(fileobj)
+    except zipfile.BadZipFile as exc:
+        raise DatasetArchiveError(f"The archive is not a readable .zip file ({exc}).") from exc
+    with archive:
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        for member in members:
+            _check_member(member)
+        if len(members) > max_files:
+            raise DatasetArchiveError(f"The archive holds {len(members)} files; the limit is {max_files}.")
+        declared = sum(m.file_size for m in members)
+        if declared > max_bytes:
+            raise DatasetArchiveError(
+                f"The archive unpacks to {declared / 2**20:.0f} MB; the limit is {max_bytes / 2**20:.0f} MB."
+            )
+        destination = Path(destination)
+        written = 0
+        for member in members:
+            target = destination.joinpath(*PurePosixPath(member.filename.replace("\\", "/")).parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                with archive.open(member) as src, open(target, "wb") as dst:
+                    while chunk := src.read(1 << 20):
+                        written += len(chunk)
+                        if written > max_bytes:
+                            raise DatasetArchiveError(
+                                f"The archive unpacks to more than {max_bytes / 2**20:.0f} MB (the limit)."
+                            )
+                        dst.write(chunk)
+            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
+                raise DatasetArchiveError(f"{member.filename}: cannot be unpacked ({exc}).") from exc
+
+
+def _check_member(member):
+    name = member.filename.replace("\\", "/")
+    path = PurePosixPath(name)
+    if path.is_absolute() or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        raise DatasetArchiveError(f"The archive names an absolute path ({member.filename}); refused.")
+    if ".." in path.parts:
+        raise DatasetArchiveError(f"The archive names a path outside itself ({member.filename}); refused.")
+    mode = member.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        raise DatasetArchiveError(f"The archive holds a symbolic link ({member.filename}); refused.")
+    if member.flag_bits & 0x1:
+        raise DatasetArchiveError(f"{member.filename} is encrypted; upload an archive without a password.")
+
+
+def delete_dataset_files(*, dataset):
+    """Remove an uploaded dataset's unpacked files (never a server folder's)."""
+    if not dataset.server_path:
+        shutil.rmtree(Path(settings.MEDIA_ROOT) / "datasets" / str(dataset.pk), ignore_errors=True)
+    if dataset.archive:
+        dataset.archive.delete(save=False)
+
+
+__all__ = [
+    "DatasetArchiveError",
+    "create_dataset",
+    "allowed_server_folder",
+    "check_dataset",
+    "recheck_dataset",
+    "unpack_zip",
+    "delete_dataset_files",
+]

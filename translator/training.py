@@ -1,0 +1,128 @@
+"""Running mlcore training inside a worker: opening or creating a run's mlcore folder, a log
+file per run, a heartbeat while it trains, and the stop poll (an admin's stop or the time
+limit). mlcore stays ignorant of Django; this module and inference.py join them."""
+import logging
+import threading
+import time
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.db import connection
+
+from . import services
+
+log = logging.getLogger("translator.training")
+
+HEARTBEAT_SECONDS = 20
+STOP_POLL_SECONDS = 1.0
+LOG_FILE = "train.log"
+
+
+def trainer_for(run):
+    """The mlcore Trainer of `run`: resumed from its folder when it has one, else created."""
+    from mlcore import engine
+    from mlcore.registry import get_family
+
+    if (run.run_dir / "run.json").exists():
+        return engine.Trainer.open(run.run_dir, device=run.device, num_workers=settings.RESTYLE_TRAINING_DATA_WORKERS)
+    training = get_family(run.family).training
+    inputs = training.dataset_inputs(run.dataset.folder)
+    if run.family == "fast_style" and settings.RESTYLE_VGG16_WEIGHTS:
+        inputs["vgg_weights"] = settings.RESTYLE_VGG16_WEIGHTS
+    total = run.total_steps
+    return engine.Trainer.create(
+        run.run_dir,
+        family=run.family,
+        config=training.config_class.from_dict(run.config),
+        inputs=inputs,
+        seed=run.seed,
+        device=run.device,
+        precision=run.precision,
+        num_workers=settings.RESTYLE_TRAINING_DATA_WORKERS,
+        # About 500 metric points, 50 sample grids and 20 checkpoints over a run, within bounds.
+        log_every=max(1, min(10, total // 500)),
+        sample_every=max(1, min(500, total // 50)),
+        checkpoint_every=max(1, min(1000, total // 20)),
+    )
+
+
+class StopPoll:
+    """should_stop for the engine: true once an admin asked to stop (checked at most once a
+    second) or the run has used up its time limit in this attempt."""
+
+    def __init__(self, run_id):
+        self.run_id = run_id
+        self.deadline = time.monotonic() + settings.RESTYLE_TRAINING_TIME_LIMIT_HOURS * 3600
+        self.timed_out = False
+        self._checked_at, self._answer = 0.0, False
+
+    def __call__(self):
+        now = time.monotonic()
+        if now >= self.deadline:
+            self.timed_out = True
+            return True
+        if now - self._checked_at >= STOP_POLL_SECONDS:
+            self._checked_at, self._answer = now, services.stop_requested(run_id=self.run_id)
+        return self._answer
+
+
+@contextmanager
+def heartbeat(run_id):
+    """Tell the database every few seconds that this run's worker is alive, even during a
+    step that takes minutes; a run whose heartbeat stops is reaped (failed, resumable)."""
+    done = threading.Event()
+
+    def beat():
+        try:
+            while not done.wait(HEARTBEAT_SECONDS):
+                services.beat(run_id=run_id)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-run-{run_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(timeout=5)
+
+
+@contextmanager
+def run_log(run):
+    """Everything this run's code logs (mlcore and ours) also goes to the run folder's
+    train.log, which the admin page shows the tail of."""
+    run.run_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(run.run_dir / LOG_FILE, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    loggers = [logging.getLogger("mlcore"), log]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(handler)
+        lg.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.removeHandler(handler)
+            lg.setLevel(level)
+        handler.close()
+
+
+def log_tail(run, lines=40):
+    path = run.run_dir / LOG_FILE
+    if not path.exists():
+        return ""
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        fh.seek(max(0, fh.tell() - 64 * 1024))
+        return "\n".join(fh.read().decode("utf-8", "replace").splitlines()[-lines:])
+
+
+def report_progress(run_id):
+    def on_progress(progress):
+        services.record_run_progress(run_id=run_id, progress=progress)
+        losses = " ".join(f"{k}={v:.4g}" for k, v in sorted(progress.metrics.items()))
+        log.info("step %d/%d %s %.2f img/s", progress.step, progress.total_steps, losses, progress.images_per_second)
+
+    return on_progress
