@@ -83,10 +83,10 @@ def config_from_form(config_class, cleaned):
         key = f"cfg:{name}"
         if key not in cleaned:
             continue
+        if cleaned[key] in (None, "") and "None" not in info.type:
+            continue  # left empty: keep the preset's value or the default
         value = _parse(info, cleaned[key])
         default = list(info.default) if isinstance(info.default, (list, tuple)) else info.default
-        if value is None and "None" not in info.type:
-            continue  # left empty: keep the preset's or the default
         if value != default:
             overrides[name] = value
     return base.override(overrides)
