@@ -1,0 +1,45 @@
+"""Pix2Pix (Isola et al. 2017, "Image-to-Image Translation with Conditional Adversarial
+Networks"): a U-Net generator trained on paired pictures against a conditional 70x70
+PatchGAN with a cGAN + lambda x L1 objective.
+
+Importing this package registers the ``pix2pix`` family with mlcore.registry. It imports no
+torch: the networks load on first use, so the command line's parser and the web admin's forms
+stay cheap. Modules: ``config`` (architecture and training configs), ``networks`` (U-Net,
+PatchGAN, junyanz's parameter names), ``losses``, ``inferer`` (any picture size).
+"""
+
+from __future__ import annotations
+
+from mlcore.pix2pix.config import Pix2PixConfig, Pix2PixTrainConfig
+from mlcore.registry import Family, register
+
+
+def build_generator(config: Pix2PixConfig):
+    from mlcore.pix2pix.networks import build_generator as build
+
+    return build(config)
+
+
+def translate(net, x01):
+    from mlcore.pix2pix.inferer import translate as run
+
+    return run(net, x01)
+
+
+FAMILY = register(
+    Family(
+        name="pix2pix",
+        label="Pix2Pix (Isola et al. 2017)",
+        config_class=Pix2PixConfig,
+        build=build_generator,
+        translate=translate,
+    )
+)
+
+__all__ = [
+    "FAMILY",
+    "Pix2PixConfig",
+    "Pix2PixTrainConfig",
+    "build_generator",
+    "translate",
+]
