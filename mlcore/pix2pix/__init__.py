@@ -3,15 +3,18 @@ Networks"): a U-Net generator trained on paired pictures against a conditional 7
 PatchGAN with a cGAN + lambda x L1 objective.
 
 Importing this package registers the ``pix2pix`` family with mlcore.registry. It imports no
-torch: the networks load on first use, so the command line's parser and the web admin's forms
-stay cheap. Modules: ``config`` (architecture and training configs), ``networks`` (U-Net,
-PatchGAN, junyanz's parameter names), ``losses``, ``inferer`` (any picture size).
+torch: the networks and the data code load on first use, so the command line's parser and the
+web admin's forms stay cheap. Modules: ``config`` (architecture and training configs),
+``networks`` (U-Net, PatchGAN, junyanz's parameter names), ``losses``, ``data`` (paired
+folders), ``inferer`` (any picture size), ``make_pairs`` (paired sets from photos).
 """
 
 from __future__ import annotations
 
 from mlcore.pix2pix.config import Pix2PixConfig, Pix2PixTrainConfig
 from mlcore.registry import Family, register
+
+DATASET_LAYOUT = "A|B side-by-side images, or A/ and B/ folders with matching names"
 
 
 def build_generator(config: Pix2PixConfig):
@@ -26,6 +29,10 @@ def translate(net, x01):
     return run(net, x01)
 
 
+def dataset_inputs(root) -> dict[str, str]:
+    return {"data": str(root)}
+
+
 FAMILY = register(
     Family(
         name="pix2pix",
@@ -38,8 +45,10 @@ FAMILY = register(
 
 __all__ = [
     "FAMILY",
+    "DATASET_LAYOUT",
     "Pix2PixConfig",
     "Pix2PixTrainConfig",
     "build_generator",
     "translate",
+    "dataset_inputs",
 ]
