@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from mlcore.data import DatasetError, ImageTransform
-from mlcore.pix2pix import DATASET_LAYOUT
+from mlcore.pix2pix import DATASET_LAYOUT, FAMILY
 from mlcore.pix2pix.data import FOLDERS, SIDE_BY_SIDE, PairedDataset, inspect_dataset
 from mlcore.pix2pix.make_pairs import make_pairs
 
@@ -185,6 +185,13 @@ def test_inspect_dataset_says_what_it_expected_in_an_empty_or_missing_folder(tmp
     assert empty.counts == {"pairs": 0} and "no images found" in empty.problems[0]
     assert DATASET_LAYOUT in empty.problems[0]
     assert inspect_dataset(tmp_path / "nowhere").problems == (f"{tmp_path / 'nowhere'}: not a folder",)
+
+
+def test_the_family_offers_the_dataset_hooks(fixtures):
+    training = FAMILY.training
+    assert training.inspect_dataset(fixtures).counts == {"pairs": 4}
+    assert training.dataset_inputs(fixtures) == {"data": str(fixtures)}
+    assert training.dataset_layout == DATASET_LAYOUT
 
 
 # --- make_pairs ------------------------------------------------------------------------------
