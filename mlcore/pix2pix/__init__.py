@@ -7,7 +7,7 @@ torch: the networks, the trainer and the data code load on first use, so the com
 parser and the web admin's forms stay cheap. Modules: ``config`` (architecture and training
 configs), ``networks`` (U-Net, PatchGAN, junyanz's parameter names), ``losses``, ``data``
 (paired folders), ``trainer`` (the engine task), ``inferer`` (any picture size),
-``make_pairs`` (paired sets from photos).
+``make_pairs`` (paired sets from photos), ``cli`` and ``bench``.
 """
 
 from __future__ import annotations
