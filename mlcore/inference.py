@@ -130,3 +130,20 @@ class Inferer:
         if alpha is not None:
             result.putalpha(alpha)
         return result
+
+    @property
+    def has_attention(self) -> bool:
+        """Whether this family can show where it looks (``attention``)."""
+        return self._family.attention is not None
+
+    def attention(self, img: Image.Image) -> Image.Image:
+        """The network's attention heat map for ``img`` as an RGB image of ``img``'s size
+        (families with an attention hook only, e.g. U-GAT-IT; others raise ``ValueError``)."""
+        if self._family.attention is None:
+            raise ValueError(f"{self.family} models have no attention map")
+        if images.exif_orientation(img) != 1:
+            img = ImageOps.exif_transpose(img)
+        rgb, _ = images.split_alpha(img)
+        with torch.inference_mode():
+            x = images.pil_to_tensor(rgb).to(device=self.device, dtype=self.dtype)
+            return images.tensor_to_pil(self._family.attention(self.net, x))

@@ -82,6 +82,9 @@ class Family:
     translate: Callable[[nn.Module, torch.Tensor], torch.Tensor]
     # Present when mlcore can train the family (python -m mlcore train <family>).
     training: Training | None = None
+    # Optional attention hook (U-GAT-IT): (network, image batch in the convention) -> a picture
+    # of where the network looks, as an image batch in the convention of the input's size.
+    attention: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None
 
 
 class UnknownFamilyError(KeyError):
