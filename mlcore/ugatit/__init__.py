@@ -7,10 +7,19 @@ mlcore.registry: a model is one generator (A->B or B->A, ``meta["direction"]``),
 pictures and showing its attention map (``Inferer.attention``).
 """
 
-from mlcore.registry import Family, register
+from mlcore.registry import Family, TrainInput, Training, register
 from mlcore.ugatit.config import UGATITConfig, UGATITTrainConfig
+from mlcore.ugatit.data import LAYOUT, dataset_inputs, inspect_dataset
 from mlcore.ugatit.inferer import attention, translate
 from mlcore.ugatit.networks import Discriminator, ResnetGenerator, build_generator
+
+
+def _make_task(*args, **kwargs):
+    # The trainer pulls in the engine; inference never needs it.
+    from mlcore.ugatit.trainer import make_task
+
+    return make_task(*args, **kwargs)
+
 
 FAMILY = register(
     Family(
@@ -20,6 +29,16 @@ FAMILY = register(
         build=build_generator,
         translate=translate,
         attention=attention,
+        training=Training(
+            config_class=UGATITTrainConfig,
+            inputs=(
+                TrainInput("data", "folder", "unpaired dataset: trainA/ and trainB/ (testA/, testB/ optional)"),
+            ),
+            make_task=_make_task,
+            inspect_dataset=inspect_dataset,
+            dataset_inputs=dataset_inputs,
+            dataset_layout=LAYOUT,
+        ),
     )
 )
 
@@ -32,4 +51,6 @@ __all__ = [
     "build_generator",
     "translate",
     "attention",
+    "inspect_dataset",
+    "dataset_inputs",
 ]
