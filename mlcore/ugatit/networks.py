@@ -21,8 +21,9 @@ It returns ``(image, cam_logit, heatmap)``.
 Normalisation: ``AdaILN`` and ``ILN`` mix instance and layer normalisation,
 rho * IN(x) + (1 - rho) * LN(x), then scale and shift (AdaLIN: gamma/beta from the MLP; LIN:
 learned per channel). rho starts at 0.9 in AdaLIN and 0 in LIN and is clipped to [0, 1] after
-every optimiser step (``clip_rho``). As in their code, the variances are torch's default
-unbiased ones (divided by n - 1), which is what their checkpoints were trained with.
+every optimiser step (``clip_rho``). As in their current networks.py, the variances are
+torch's default unbiased ones (divided by n - 1); their first PyTorch release took a variance
+of variances there (fixed since), so a checkpoint trained with it gives other pictures here.
 
 Discriminator: 4x4 convs with spectral norm and leaky ReLU (``model``: ``n_layers - 2``
 stride-2 halvings and a stride-1 conv), the same CAM on top (spectrally normalised ``gap_fc``/
