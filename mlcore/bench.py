@@ -32,8 +32,20 @@ from pathlib import Path
 RANDOM_NOTE = "random VGG16 loss network: same cost as the ImageNet one, no real style model"
 
 
+FAMILY_BENCHES = {"pix2pix": "mlcore.pix2pix.bench", "ugatit": "mlcore.ugatit.bench"}
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mlcore.bench", description=__doc__.splitlines()[0])
+    """``python -m mlcore.bench [fast-style|pix2pix|ugatit] [options]``: fast style by default;
+    the other families' benchmarks take their own options (``--help`` after the name)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in FAMILY_BENCHES:
+        import importlib
+
+        return importlib.import_module(FAMILY_BENCHES[argv[0]]).main(argv[1:])
+    if argv and argv[0] == "fast-style":
+        argv = argv[1:]
+    parser = argparse.ArgumentParser(prog="python -m mlcore.bench [fast-style]", description=__doc__.splitlines()[0])
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[4, 16])
     parser.add_argument("--size", type=int, default=256, help="training crop size (default: 256)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed steps first (default: 1)")
@@ -54,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_measure(args)))
         return 0
 
-    print(_machine(args.device))
+    print(machine(args.device))
     timed = f"{args.steps} timed steps" if args.steps else "timed steps for 8 images (at least 1)"
     print(f"inputs: fast-style training (TransformerNet 32/64/128, 5 residual blocks), {args.size}x{args.size} "
           f"crops, Adam, device {args.device}, precision {args.precision}, {args.warmup} warm-up step(s) + "
@@ -74,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                 if what == "engine" and "baseline" in results:
                     ratio = f"{r['images_per_second'] / results['baseline']['images_per_second']:.2f}x"
                 print(f"{batch_size:>5} {what:<9} {r['steps']:>5} {r['images_per_second']:>8.3f} {r['seconds_per_step']:>8.2f} "
-                      f"{_mib(r['peak_bytes']):>10} MiB {ratio:>12}", flush=True)
+                      f"{mib(r['peak_bytes']):>10} MiB {ratio:>12}", flush=True)
     print()
     print("peak memory: " + ("torch.cuda.max_memory_allocated" if args.device.startswith("cuda")
                              else "peak RSS of the training process (data workers not included)"))
@@ -189,7 +201,7 @@ def _synthetic_images(folder: Path, *, count: int, size: int) -> Path:
     return folder
 
 
-def _machine(device: str) -> str:
+def machine(device: str) -> str:
     import torch
 
     cpu = platform.processor() or "unknown CPU"
@@ -211,7 +223,7 @@ def _machine(device: str) -> str:
     return "\n".join(lines)
 
 
-def _mib(n: int) -> str:
+def mib(n: int) -> str:
     return f"{n / 2**20:,.0f}"
 
 

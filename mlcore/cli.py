@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from mlcore import __version__
+from mlcore.pix2pix import cli as pix2pix_cli  # torch-free, like this module
+from mlcore.ugatit import cli as ugatit_cli
 
 log = logging.getLogger("mlcore.cli")
 
@@ -45,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_info(commands)
     _add_train(commands)
     _add_gatys(commands)
+    pix2pix_cli.add_make_pairs_parser(commands)
     return parser
 
 
@@ -70,6 +73,9 @@ def _add_import(commands: argparse._SubParsersAction) -> None:
     pte.add_argument("out", metavar="OUT", help="checkpoint to write (.safetensors)")
     pte.add_argument("--name", help="model name stored in the checkpoint (default: the file name)")
     pte.set_defaults(handler=_import_pytorch_examples)
+
+    pix2pix_cli.add_import_parser(sources)
+    ugatit_cli.add_import_parser(sources)
 
 
 def _import_ml5(args: argparse.Namespace) -> None:
@@ -137,6 +143,8 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     )
     families = parser.add_subparsers(dest="family_command", metavar="FAMILY", required=True)
     _add_train_fast_style(families)
+    pix2pix_cli.add_train_parser(families, _add_training_arguments, _train)
+    ugatit_cli.add_train_parser(families, _add_training_arguments, _train)
 
 
 def _add_training_arguments(parser: argparse.ArgumentParser, *, presets: Sequence[str]) -> None:

@@ -33,8 +33,8 @@ __all__ = [
     "trainable_families",
 ]
 
-# Packages that register a family when imported. Later issues append to this tuple.
-_BUILTIN_FAMILY_MODULES = ("mlcore.fast_style",)
+# Packages that register a family when imported.
+_BUILTIN_FAMILY_MODULES = ("mlcore.fast_style", "mlcore.pix2pix", "mlcore.ugatit")
 
 _families: dict[str, Family] = {}
 _builtins_loaded = False

@@ -214,9 +214,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(measure(what=args.child, batch_size=args.batch_size, **settings)))
         return 0
 
-    from mlcore.bench import _machine  # the machine line every mlcore benchmark prints
+    from mlcore.bench import machine  # the machine line every mlcore benchmark prints
 
-    print(_machine(args.device))
+    print(machine(args.device))
     print(describe_inputs(args.size, args.device, args.precision, args.warmup, args.steps, args.workers))
     print()
     print(f"{'batch':>5} {'what':<9} {'steps':>5} {'img/s':>8} {'s/step':>8} {'peak memory':>14} {'vs baseline':>12}")

@@ -5,13 +5,43 @@ Unpaired image-to-image translation (selfie -> anime, horse -> zebra) with CAM a
 AdaLIN, light and full. Importing this package registers the ``ugatit`` family with
 mlcore.registry: a model is one generator (A->B or B->A, ``meta["direction"]``), translating
 pictures and showing its attention map (``Inferer.attention``).
+
+Like mlcore.pix2pix, importing the package imports no torch: networks, inference, data and the
+trainer load on first use, so the command line's parser and the web admin's forms stay cheap.
 """
 
 from mlcore.registry import Family, TrainInput, Training, register
-from mlcore.ugatit.config import UGATITConfig, UGATITTrainConfig
-from mlcore.ugatit.data import LAYOUT, dataset_inputs, inspect_dataset
-from mlcore.ugatit.inferer import attention, translate
-from mlcore.ugatit.networks import Discriminator, ResnetGenerator, build_generator
+from mlcore.ugatit.config import LAYOUT, UGATITConfig, UGATITTrainConfig
+
+
+def build_generator(config):
+    from mlcore.ugatit.networks import build_generator as build
+
+    return build(config)
+
+
+def translate(net, x01):
+    from mlcore.ugatit.inferer import translate as run
+
+    return run(net, x01)
+
+
+def attention(net, x01):
+    from mlcore.ugatit.inferer import attention as run
+
+    return run(net, x01)
+
+
+def inspect_dataset(root):
+    from mlcore.ugatit.data import inspect_dataset as inspect
+
+    return inspect(root)
+
+
+def dataset_inputs(root):
+    from mlcore.ugatit.data import dataset_inputs as inputs
+
+    return inputs(root)
 
 
 def _make_task(*args, **kwargs):
@@ -46,8 +76,7 @@ __all__ = [
     "FAMILY",
     "UGATITConfig",
     "UGATITTrainConfig",
-    "ResnetGenerator",
-    "Discriminator",
+    "LAYOUT",
     "build_generator",
     "translate",
     "attention",

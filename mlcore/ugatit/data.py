@@ -33,6 +33,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from mlcore.data import IMAGE_SUFFIXES, DatasetError, DatasetReport, ImageTransform, find_images, load_image
+from mlcore.ugatit.config import LAYOUT
 
 __all__ = [
     "LAYOUT",
@@ -45,10 +46,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SIDES = ("A", "B")
-LAYOUT = (
-    "an unpaired dataset: a folder with trainA/ and trainB/ (images of the two domains, any "
-    "number each, not paired), and optionally testA/ and testB/ for the sample grids"
-)
 _MAX_LISTED_PROBLEMS = 20
 
 

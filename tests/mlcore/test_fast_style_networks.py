@@ -134,4 +134,4 @@ def test_unknown_family_error_names_the_known_families():
     with pytest.raises(KeyError) as info:
         get_family("stylegan9")
     assert isinstance(info.value, UnknownFamilyError)
-    assert str(info.value) == "unknown model family 'stylegan9' (known families: fast_style)"
+    assert str(info.value) == "unknown model family 'stylegan9' (known families: fast_style, pix2pix, ugatit)"

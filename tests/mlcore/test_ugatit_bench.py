@@ -27,7 +27,12 @@ def test_measure_times_an_engine_run(tmp_path):
     assert not list(tmp_path.iterdir())  # its scratch folder is cleaned up
 
 
-def test_the_command_prints_machine_inputs_and_one_row_per_case():
+def test_the_baseline_times_the_task_s_own_step_in_a_bare_loop(tmp_path):
+    result = measure(light=True, what="baseline", size=32, steps=2, preset="tiny", workers=0, scratch=tmp_path)
+    assert result["steps"] == 2 and result["images_per_second"] > 0
+
+
+def test_the_command_prints_machine_inputs_baseline_engine_and_ratio():
     done = subprocess.run(
         [sys.executable, "-m", "mlcore.ugatit.bench", "--preset", "tiny", "--size", "32", "--steps", "1",
          "--workers", "0", "--cases", "light", "full"],
@@ -38,4 +43,5 @@ def test_the_command_prints_machine_inputs_and_one_row_per_case():
     assert out.startswith("machine: ") and "device: cpu" in out
     assert "32x32, batch 1" in out and "tiny preset" in out
     for case in ("light", "full"):
-        assert re.search(rf"^{case}\s+1\s+[\d.]+\s+[\d.]+\s+[\d,]+ MiB$", out, re.M), out
+        assert re.search(rf"^{case}\s+baseline\s+1\s+[\d.]+\s+[\d.]+\s+[\d,]+ MiB$", out, re.M), out
+        assert re.search(rf"^{case}\s+engine\s+1\s+[\d.]+\s+[\d.]+\s+[\d,]+ MiB\s+[\d.]+x$", out, re.M), out
