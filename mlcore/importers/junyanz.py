@@ -57,18 +57,25 @@ def import_junyanz(
     *,
     name: str | None = None,
     meta: dict[str, Any] | None = None,
-    arch: str = "unet_256",
+    arch: str | None = None,
     norm: str = "batch",
-    ngf: int = 64,
+    ngf: int | None = None,
     test_norm: str = "image",
 ) -> Path:
-    """Convert a junyanz pix2pix ``UnetGenerator`` state dict into a ``pix2pix`` checkpoint."""
+    """Convert a junyanz pix2pix ``UnetGenerator`` state dict into a ``pix2pix`` checkpoint.
+
+    ``arch`` (the U-Net depth) and ``ngf`` (its width) are read off the file when not given;
+    given, they must match it."""
     pth_path = Path(pth_path)
-    if arch not in GENERATORS:
+    if arch is not None and arch not in GENERATORS:
         raise ImporterError(f"arch must be one of {', '.join(GENERATORS)}; got {arch!r}")
     state_dict = _load_state_dict(pth_path)
     if state_dict and all(key.startswith("module.") for key in state_dict):
         state_dict = {key[len("module."):]: value for key, value in state_dict.items()}
+    arch = arch or _depth_name(state_dict) or "unet_256"
+    if ngf is None:
+        weight = state_dict.get(_IN_WEIGHT)
+        ngf = int(weight.shape[0]) if weight is not None and weight.dim() == 4 else 64
     _check_depth_and_width(state_dict, pth_path, arch, ngf)
 
     in_channels = _channels(state_dict, _IN_WEIGHT, 1)
@@ -136,11 +143,20 @@ def _channels(state_dict: dict[str, torch.Tensor], key: str, dim: int) -> int:
     return int(tensor.shape[dim]) if tensor is not None and tensor.dim() == 4 else 3
 
 
+def _depth(state_dict: dict[str, torch.Tensor]) -> int | None:
+    depths = [2 + len(m.group(1)) // len(".model.3") for key in state_dict if (m := _BLOCK.match(key))]
+    return max(depths) if depths and _IN_WEIGHT in state_dict else None
+
+
+def _depth_name(state_dict: dict[str, torch.Tensor]) -> str | None:
+    names = [n for n, downs in GENERATORS.items() if downs == _depth(state_dict)]
+    return names[0] if names else None
+
+
 def _check_depth_and_width(state_dict: dict[str, torch.Tensor], src: Path, arch: str, ngf: int) -> None:
     """Say plainly when the file is another U-Net depth or width than the one asked for."""
-    depths = [2 + len(m.group(1)) // len(".model.3") for key in state_dict if (m := _BLOCK.match(key))]
-    if depths and _IN_WEIGHT in state_dict:
-        found = max(depths)
+    found = _depth(state_dict)
+    if found is not None:
         if found != GENERATORS[arch]:
             names = [n for n, downs in GENERATORS.items() if downs == found]
             hint = f" (that is {names[0]}; pass arch={names[0]!r})" if names else ""

@@ -57,11 +57,11 @@ def add_import_parser(sources: argparse._SubParsersAction) -> argparse.ArgumentP
     parser.add_argument("src", metavar="PTH")
     parser.add_argument("out", metavar="OUT", help="checkpoint to write (.safetensors)")
     parser.add_argument("--name", help="model name stored in the checkpoint (default: the file name)")
-    parser.add_argument("--arch", default="unet_256", choices=IMPORT_ARCHS,
-                        help="the --netG it was trained with (default: unet_256)")
+    parser.add_argument("--arch", default=None, choices=IMPORT_ARCHS,
+                        help="the --netG it was trained with (default: read off the file)")
     parser.add_argument("--norm", default="batch", choices=["batch", "instance"],
                         help="the --norm it was trained with (default: batch)")
-    parser.add_argument("--ngf", type=int, default=64, help="the --ngf it was trained with (default: 64)")
+    parser.add_argument("--ngf", type=int, default=None, help="the --ngf it was trained with (default: read off the file)")
     parser.add_argument("--test-norm", default="image", choices=["image", "running"],
                         help="batch norm at inference: image (junyanz's default test.py, the paper) "
                              "or running (test.py --eval)")

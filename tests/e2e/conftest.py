@@ -80,29 +80,22 @@ def clean_media():
     return settings.MEDIA_ROOT
 
 
-@pytest.fixture(scope="session")
-def celery_worker(redis_server, django_db_setup, django_db_blocker, clean_media, tmp_path_factory):
-    """A real `celery worker` process on the conversions and slow queues, sharing the test
-    database. These machines have no ImageNet VGG19, so its Gatys jobs use the random loss
-    network, which labels everything it makes."""
-    with django_db_blocker.unblock():
-        from django.db import connection
-
-        db_path = connection.settings_dict["NAME"]
-    name = f"e2e-conversions-{uuid.uuid4().hex[:6]}@%h"
-    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+def start_worker(name, queues, log_path, db_path, extra_args=()):
+    """A real `celery worker` process sharing this run's test database, media and Redis."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
         "RESTYLE_DB_PATH": str(db_path),
         "RESTYLE_MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "PYTHONUNBUFFERED": "1",
+        # These machines have no ImageNet VGG19: Gatys jobs use the random loss network,
+        # which labels everything it makes.
         "RESTYLE_LOSS_NETWORK": "random",
         "RESTYLE_GATYS_PROGRESS_EVERY": "5",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "conversions,slow",
-         "--concurrency", "1", "-n", name, "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, *extra_args,
+         "-n", name, "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
         cwd=REPO, env=env, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT,
     )
     hostname = name.replace("%h", os.uname().nodename)
@@ -112,8 +105,11 @@ def celery_worker(redis_server, django_db_setup, django_db_blocker, clean_media,
             pytest.fail(f"the celery worker exited:\n{log_path.read_text()}")
         return celery_app.control.ping(destination=[hostname], timeout=0.5)
 
-    wait_for(answers, 60, "the celery worker to answer")
-    yield process
+    wait_for(answers, 60, f"the celery worker {hostname} to answer")
+    return process
+
+
+def stop_worker(process, log_path):
     process.terminate()
     try:
         process.wait(20)
@@ -121,6 +117,34 @@ def celery_worker(redis_server, django_db_setup, django_db_blocker, clean_media,
         process.kill()
     if os.environ.get("RESTYLE_SHOW_WORKER_LOG"):
         sys.stderr.write(log_path.read_text())
+
+
+@pytest.fixture(scope="session")
+def test_db_path(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        from django.db import connection
+
+        return connection.settings_dict["NAME"]
+
+
+@pytest.fixture(scope="session")
+def celery_worker(redis_server, test_db_path, clean_media, tmp_path_factory):
+    """The conversions and slow queues, in a prefork worker as in production."""
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    process = start_worker(f"e2e-conversions-{uuid.uuid4().hex[:6]}@%h", "conversions,slow", log_path,
+                           test_db_path, ["--concurrency", "1"])
+    yield process
+    stop_worker(process, log_path)
+
+
+@pytest.fixture(scope="session")
+def training_worker(redis_server, test_db_path, clean_media, tmp_path_factory):
+    """The training queue, in a threads-pool worker as site/Procfile runs it."""
+    log_path = tmp_path_factory.mktemp("trainer") / "trainer.log"
+    process = start_worker(f"e2e-training-{uuid.uuid4().hex[:6]}@%h", "training", log_path, test_db_path,
+                           ["--pool", "threads", "--concurrency", "1"])
+    yield process
+    stop_worker(process, log_path)
 
 
 @pytest.fixture

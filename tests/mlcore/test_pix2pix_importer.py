@@ -150,13 +150,19 @@ def small_file(tmp_path_factory):
     return trained_looking(JunyanzUnet(num_downs=5, ngf=4)).state_dict()
 
 
-def test_another_depth_or_width_says_which_arguments_fit(tmp_path, small_file):
+def test_depth_and_width_are_read_off_the_file(tmp_path, small_file):
+    model = import_junyanz(save(small_file, tmp_path / "g.pth"), tmp_path / "out.safetensors")
+    config = Inferer.load(model).config
+    assert (config.generator, config.ngf) == ("unet_32", 4)
+
+
+def test_another_depth_or_width_than_asked_for_says_which_arguments_fit(tmp_path, small_file):
     pth = save(small_file, tmp_path / "g.pth")
     with pytest.raises(ImporterError, match=r"U-Net with 5 levels \(that is unet_32; pass arch='unet_32'\), "
                                             "unet_256 has 8"):
-        import_junyanz(pth, tmp_path / "out.safetensors", ngf=4)
+        import_junyanz(pth, tmp_path / "out.safetensors", arch="unet_256", ngf=4)
     with pytest.raises(ImporterError, match="has ngf=4 filters in its first layer, not 64; pass ngf=4"):
-        import_junyanz(pth, tmp_path / "out.safetensors", arch="unet_32")
+        import_junyanz(pth, tmp_path / "out.safetensors", arch="unet_32", ngf=64)
     assert not (tmp_path / "out.safetensors").exists()
 
 
