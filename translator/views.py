@@ -13,7 +13,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from . import selectors, services
 from .files import conversion_file_response
 from .forms import ConversionForm, SignupForm
-from .models import ArtModel
 
 GALLERY_PAGE_SIZE = 24
 

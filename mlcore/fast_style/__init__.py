@@ -12,9 +12,9 @@ from mlcore.registry import Family, TrainInput, Training, register
 
 def _make_task(*args, **kwargs):
     # The trainer pulls in the VGG loss network and the engine; inference never needs them.
-    from mlcore.fast_style.trainer import make_task
+    from mlcore.fast_style.trainer import FastStyleTask
 
-    return make_task(*args, **kwargs)
+    return FastStyleTask(*args, **kwargs)
 
 
 FAMILY = register(

@@ -30,20 +30,10 @@ from mlcore.fast_style.networks import build_network
 from mlcore.losses import content_loss, gram_matrix, style_loss, total_variation
 from mlcore.vgg import load_vgg
 
-__all__ = ["FastStyleTask", "make_task"]
+__all__ = ["FastStyleTask"]
 
 log = logging.getLogger(__name__)
 
-
-def make_task(
-    config: FastStyleTrainConfig,
-    inputs: dict[str, str],
-    *,
-    device: torch.device,
-    precision: Precision,
-    seed: int,
-) -> FastStyleTask:
-    return FastStyleTask(config, inputs, device=device, precision=precision, seed=seed)
 
 
 class FastStyleTask(TrainingTask):

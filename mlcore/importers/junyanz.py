@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
 import re
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ import torch
 
 from mlcore.checkpoint import save_model
 from mlcore.importers.errors import ImporterError
+from mlcore.importers.torch_files import check_state_dict, is_state_dict, load_torch_file
 from mlcore.pix2pix.config import GENERATORS, Pix2PixConfig
 from mlcore.pix2pix.networks import build_generator
 
@@ -48,7 +48,6 @@ _IN_WEIGHT = "model.model.0.weight"  # outermost down-convolution: [ngf, in_chan
 _OUT_WEIGHT = "model.model.3.weight"  # outermost up-convolution: [2 ngf, out_channels, 4, 4]
 _BLOCK = re.compile(r"^model\.model\.1((?:\.model\.3)*)\.model\.\d+\.")  # keys of the inner blocks
 _RUNNING = ("running_mean", "running_var", "num_batches_tracked")
-_LISTED = 8
 
 
 def import_junyanz(
@@ -92,20 +91,11 @@ def import_junyanz(
     expected = build_generator(config).state_dict()
     state_dict = _patch_norm_buffers(state_dict, expected)
 
-    missing = sorted(set(expected) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(expected))
-    if missing or unexpected:
-        raise ImporterError(
-            f"{pth_path}: not a junyanz {arch} UnetGenerator state dict with {norm} norm; "
-            f"missing keys: {_listed(missing)}; unexpected keys: {_listed(unexpected)}"
-        )
-    for key, tensor in expected.items():
-        if state_dict[key].shape != tensor.shape:
-            raise ImporterError(
-                f"{pth_path}: {key} has shape {list(state_dict[key].shape)}, "
-                f"a {arch} U-Net with ngf={ngf} needs {list(tensor.shape)}"
-            )
-    state_dict = {key: value.to(expected[key].dtype) for key, value in state_dict.items()}
+    state_dict = check_state_dict(
+        state_dict, expected, source=pth_path,
+        needs=f"a junyanz {arch} UnetGenerator state dict with {norm} norm",
+        network=f"a {arch} U-Net with ngf={ngf}",
+    )
 
     full_meta: dict[str, Any] = {
         "name": name or pth_path.stem,
@@ -121,19 +111,8 @@ def import_junyanz(
 
 
 def _load_state_dict(pth_path: Path) -> dict[str, torch.Tensor]:
-    try:
-        loaded = torch.load(pth_path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise ImporterError(f"{pth_path}: no such file") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
-        # torch's message is long and suggests weights_only=False; keep only the reason.
-        reason = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\. |\n|$)", str(exc))
-        raise ImporterError(
-            f"{pth_path}: not a loadable PyTorch state dict"
-            f" ({reason.group(1) if reason else str(exc).splitlines()[0]}); files holding"
-            " pickled objects are never loaded"
-        ) from exc
-    if not isinstance(loaded, dict) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
+    loaded = load_torch_file(pth_path)
+    if not is_state_dict(loaded):
         raise ImporterError(f"{pth_path}: expected a state dict (a mapping of names to tensors)")
     return dict(loaded)
 
@@ -182,10 +161,3 @@ def _patch_norm_buffers(state_dict: dict[str, torch.Tensor], expected: dict[str,
         if leaf in _RUNNING and key not in expected and f"{module}.weight" not in state_dict:
             del patched[key]
     return patched
-
-
-def _listed(keys: list[str]) -> str:
-    if not keys:
-        return "none"
-    more = f" and {len(keys) - _LISTED} more" if len(keys) > _LISTED else ""
-    return ", ".join(keys[:_LISTED]) + more

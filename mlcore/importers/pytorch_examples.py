@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
 import re
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from mlcore.checkpoint import save_model
 from mlcore.fast_style.config import FastStyleConfig
 from mlcore.fast_style.networks import TransformerNet
 from mlcore.importers.errors import ImporterError
+from mlcore.importers.torch_files import check_state_dict, is_state_dict, load_torch_file
 
 __all__ = ["import_pytorch_examples"]
 
@@ -39,39 +39,15 @@ def import_pytorch_examples(
 ) -> Path:
     """Convert a pytorch/examples ``.pth`` into a ``fast_style`` / ``johnson`` checkpoint."""
     pth_path = Path(pth_path)
-    try:
-        loaded = torch.load(pth_path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise ImporterError(f"{pth_path}: no such file") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
-        # torch's message is long and suggests weights_only=False; keep only the reason.
-        reason = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\. |\n|$)", str(exc))
-        raise ImporterError(
-            f"{pth_path}: not a loadable PyTorch state dict"
-            f" ({reason.group(1) if reason else str(exc).splitlines()[0]}); files holding"
-            " pickled objects are never loaded"
-        ) from exc
-    if not isinstance(loaded, dict) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
+    loaded = load_torch_file(pth_path)
+    if not is_state_dict(loaded):
         raise ImporterError(f"{pth_path}: expected a state dict (a mapping of names to tensors)")
 
     state_dict = {k: v for k, v in loaded.items() if not _STALE_KEY.search(k)}
     config = _infer_config(state_dict, pth_path)
     expected = TransformerNet(config.channels, config.num_residual_blocks).state_dict()
-    missing = sorted(set(expected) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(expected))
-    if missing or unexpected:
-        raise ImporterError(
-            f"{pth_path}: not a pytorch/examples TransformerNet state dict; "
-            f"missing keys: {', '.join(missing) or 'none'}; "
-            f"unexpected keys: {', '.join(unexpected) or 'none'}"
-        )
-    for key, tensor in expected.items():
-        if state_dict[key].shape != tensor.shape:
-            raise ImporterError(
-                f"{pth_path}: {key} has shape {list(state_dict[key].shape)}, "
-                f"TransformerNet needs {list(tensor.shape)}"
-            )
-    state_dict = {k: v.to(torch.float32) for k, v in state_dict.items()}
+    state_dict = check_state_dict(state_dict, expected, source=pth_path,
+                                  needs="a pytorch/examples TransformerNet state dict", network="TransformerNet")
 
     full_meta: dict[str, Any] = {
         "name": name or pth_path.stem,

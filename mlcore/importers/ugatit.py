@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import pickle
 import re
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ import torch
 
 from mlcore.checkpoint import save_model
 from mlcore.importers.errors import ImporterError
+from mlcore.importers.torch_files import check_state_dict, is_state_dict, load_torch_file
 from mlcore.ugatit.config import DIRECTIONS, UGATITConfig
 from mlcore.ugatit.networks import build_generator
 
@@ -56,7 +56,7 @@ def import_ugatit(
     pt_path = Path(pt_path)
     if direction not in DIRECTIONS:
         raise ImporterError(f"direction must be one of {', '.join(DIRECTIONS)}; got {direction!r}")
-    loaded = _load(pt_path)
+    loaded = load_torch_file(pt_path)
     key = f"gen{direction}"
     if not isinstance(loaded, dict) or key not in loaded:
         found = ", ".join(sorted(map(str, loaded))) if isinstance(loaded, dict) else type(loaded).__name__
@@ -65,26 +65,14 @@ def import_ugatit(
             f"state dicts; found {found or 'an empty dict'})"
         )
     state_dict = loaded[key]
-    if not isinstance(state_dict, dict) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
+    if not is_state_dict(state_dict):
         raise ImporterError(f"{pt_path}: {key} is not a state dict (a mapping of names to tensors)")
 
     config = infer_ugatit_config(state_dict, light=light, img_size=img_size, ngf=ngf, n_res=n_res,
                                  where=f"{pt_path}: {key}")
     expected = build_generator(config).state_dict()
-    missing = sorted(set(expected) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(expected))
-    if missing or unexpected:
-        raise ImporterError(
-            f"{pt_path}: {key} is not a UGATIT-pytorch ResnetGenerator state dict; "
-            f"missing keys: {', '.join(missing) or 'none'}; unexpected keys: {', '.join(unexpected) or 'none'}"
-        )
-    for param, tensor in expected.items():
-        if state_dict[param].shape != tensor.shape:
-            raise ImporterError(
-                f"{pt_path}: {key}.{param} has shape {list(state_dict[param].shape)}, "
-                f"the generator needs {list(tensor.shape)}"
-            )
-    weights = {k: state_dict[k].to(torch.float32) for k in expected}
+    weights = check_state_dict(state_dict, expected, source=pt_path, name=key,
+                               needs="a UGATIT-pytorch ResnetGenerator state dict", network="the generator")
 
     source, target = direction[0], direction[2]
     full_meta: dict[str, Any] = {
@@ -99,20 +87,6 @@ def import_ugatit(
     log.info("imported UGATIT-pytorch %s (%s, %s) into %s", key, "light" if config.light else "full",
              f"{config.img_size}px", path)
     return path
-
-
-def _load(pt_path: Path) -> Any:
-    try:
-        return torch.load(pt_path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise ImporterError(f"{pt_path}: no such file") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
-        reason = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\. |\n|$)", str(exc))
-        raise ImporterError(
-            f"{pt_path}: not a loadable PyTorch checkpoint"
-            f" ({reason.group(1) if reason else str(exc).splitlines()[0]}); files holding"
-            " pickled objects are never loaded"
-        ) from exc
 
 
 def infer_ugatit_config(

@@ -33,9 +33,9 @@ def translate(net, x01):
 
 
 def _make_task(*args: Any, **kwargs: Any):
-    from mlcore.pix2pix.trainer import make_task
+    from mlcore.pix2pix.trainer import Pix2PixTask
 
-    return make_task(*args, **kwargs)
+    return Pix2PixTask(*args, **kwargs)
 
 
 def inspect_dataset(root):

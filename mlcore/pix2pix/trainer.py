@@ -31,20 +31,10 @@ from mlcore.pix2pix.data import PairedDataset
 from mlcore.pix2pix.losses import discriminator_loss, generator_losses
 from mlcore.pix2pix.networks import build_discriminator, build_generator, to_channels
 
-__all__ = ["Pix2PixTask", "make_task", "linear_decay"]
+__all__ = ["Pix2PixTask", "linear_decay"]
 
 log = logging.getLogger(__name__)
 
-
-def make_task(
-    config: Pix2PixTrainConfig,
-    inputs: dict[str, str],
-    *,
-    device: torch.device,
-    precision: Precision,
-    seed: int,
-) -> Pix2PixTask:
-    return Pix2PixTask(config, inputs, device=device, precision=precision, seed=seed)
 
 
 def linear_decay(total_steps: int, decay_steps: int):

@@ -46,9 +46,9 @@ def dataset_inputs(root):
 
 def _make_task(*args, **kwargs):
     # The trainer pulls in the engine; inference never needs it.
-    from mlcore.ugatit.trainer import make_task
+    from mlcore.ugatit.trainer import UGATITTask
 
-    return make_task(*args, **kwargs)
+    return UGATITTask(*args, **kwargs)
 
 
 FAMILY = register(

@@ -64,7 +64,6 @@ def measure(
 
     import torch
 
-    from mlcore import engine
     from mlcore.ugatit import UGATITTrainConfig
 
     logging.disable(logging.WARNING)
@@ -108,11 +107,11 @@ def _bare_loop(config, root, *, steps, warmup, device, precision) -> float:
     from torch.utils.data import default_collate
 
     from mlcore.engine import Precision
-    from mlcore.ugatit.trainer import make_task
+    from mlcore.ugatit.trainer import UGATITTask
 
     dev = torch.device(device)
     amp = Precision(precision, dev)
-    task = make_task(config, {"data": str(root)}, device=dev, precision=amp, seed=0)
+    task = UGATITTask(config, {"data": str(root)}, device=dev, precision=amp, seed=0)
     task.set_training(True)
     batch = default_collate([task.dataset[(0, i)] for i in range(config.batch_size)])
     batch = [b.to(dev) for b in batch] if isinstance(batch, (list, tuple)) else batch.to(dev)

@@ -37,23 +37,13 @@ from mlcore.ugatit.inferer import jet, to_channels, translate_with_heatmap
 from mlcore.ugatit.losses import LossWeights, discriminator_loss, generator_loss
 from mlcore.ugatit.networks import Discriminator, build_generator, clip_rho
 
-__all__ = ["UGATITTask", "make_task", "lr_factor"]
+__all__ = ["UGATITTask", "lr_factor"]
 
 log = logging.getLogger(__name__)
 
 GENERATORS = ("genA2B", "genB2A")
 DISCRIMINATORS = ("disGA", "disGB", "disLA", "disLB")
 
-
-def make_task(
-    config: UGATITTrainConfig,
-    inputs: dict[str, str],
-    *,
-    device: torch.device,
-    precision: Precision,
-    seed: int,
-) -> UGATITTask:
-    return UGATITTask(config, inputs, device=device, precision=precision, seed=seed)
 
 
 def lr_factor(step: int, total: int, decay: bool) -> float:

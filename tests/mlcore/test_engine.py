@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 
 import pytest
@@ -11,6 +10,7 @@ import torch
 from mlcore import engine
 from mlcore.checkpoint import load_model
 from mlcore.engine import RunFolderError, list_checkpoints, load_training_checkpoint, read_metrics, read_run
+from state_checks import assert_identical, stop_after
 
 
 def settings(config, inputs, **overrides):
@@ -18,33 +18,6 @@ def settings(config, inputs, **overrides):
                   sample_every=2, checkpoint_every=4)
     values.update(overrides)
     return values
-
-
-def stop_after(steps):
-    """A should_stop that says yes from the poll before step ``steps + 1`` on."""
-    polls = itertools.count()
-    return lambda: next(polls) >= steps
-
-
-def flatten(state, prefix=""):
-    if isinstance(state, dict):
-        for key, value in state.items():
-            yield from flatten(value, f"{prefix}/{key}")
-    elif isinstance(state, (list, tuple)):
-        for i, value in enumerate(state):
-            yield from flatten(value, f"{prefix}/{i}")
-    else:
-        yield prefix, state
-
-
-def assert_identical(a, b):
-    flat_a, flat_b = dict(flatten(a)), dict(flatten(b))
-    assert flat_a.keys() == flat_b.keys()
-    for key, value in flat_a.items():
-        if isinstance(value, torch.Tensor):
-            assert torch.equal(value, flat_b[key]), key
-        else:
-            assert value == flat_b[key], key
 
 
 def final_state(run_dir):

@@ -151,7 +151,7 @@ def test_pytorch_examples_with_wrong_keys_lists_them(examples_net, tmp_path):
 
 def test_pytorch_examples_refuses_pickled_objects(tmp_path):
     torch.save(TransformerNet(), tmp_path / "module.pth")  # a whole module, not a state dict
-    with pytest.raises(ImporterError, match="not a loadable PyTorch state dict"):
+    with pytest.raises(ImporterError, match="not a loadable PyTorch file"):
         import_pytorch_examples(tmp_path / "module.pth", tmp_path / "out.safetensors")
 
 

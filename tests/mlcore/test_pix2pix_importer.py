@@ -194,7 +194,7 @@ def test_files_that_are_not_generator_state_dicts_are_refused(tmp_path, small_fi
     with pytest.raises(ImporterError, match="expected a state dict"):
         import_junyanz(save([1, 2], tmp_path / "list.pth"), tmp_path / "l.safetensors")
     torch.save(nn.Linear(2, 2), tmp_path / "module.pth")  # a pickled module, not weights
-    with pytest.raises(ImporterError, match="not a loadable PyTorch state dict .* pickled objects are never loaded"):
+    with pytest.raises(ImporterError, match="not a loadable PyTorch file .* pickled objects are never loaded"):
         import_junyanz(tmp_path / "module.pth", tmp_path / "p.safetensors")
     colour = dict(small_file)
     colour["model.model.3.weight"] = torch.zeros(8, 2, 4, 4)  # junyanz's colorization: L in, ab out

@@ -9,7 +9,6 @@ import pytest
 import torch
 from torch import nn
 
-import mlcore.pix2pix  # noqa: F401 - registers the family
 from mlcore.inference import Inferer
 from mlcore.pix2pix.config import Pix2PixConfig, Pix2PixTrainConfig, patch_map_size
 from mlcore.pix2pix.inferer import pad_to_multiple, translate

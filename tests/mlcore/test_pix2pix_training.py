@@ -4,12 +4,10 @@ stopped and resumed ends bit-identical to one that never stopped."""
 
 from __future__ import annotations
 
-import itertools
 import statistics
 from pathlib import Path
 
 import pytest
-import torch
 from PIL import Image
 
 from mlcore import engine
@@ -21,6 +19,7 @@ from mlcore.pix2pix import Pix2PixConfig, Pix2PixTrainConfig
 from mlcore.pix2pix.make_pairs import make_pairs
 from mlcore.pix2pix.trainer import linear_decay
 from mlcore.registry import get_family, trainable_families
+from state_checks import assert_identical, stop_after
 
 TINY = Pix2PixTrainConfig.preset("tiny", steps=6)
 
@@ -101,31 +100,9 @@ def test_the_learning_rate_is_constant_then_falls_linearly_to_zero(straight_run)
     assert all(r["discriminator"] == r["generator"] for r in rates)
 
 
-def flatten(state, prefix=""):
-    if isinstance(state, dict):
-        for key, value in state.items():
-            yield from flatten(value, f"{prefix}/{key}")
-    elif isinstance(state, (list, tuple)):
-        for i, value in enumerate(state):
-            yield from flatten(value, f"{prefix}/{i}")
-    else:
-        yield prefix, state
-
-
-def assert_identical(a, b):
-    flat_a, flat_b = dict(flatten(a)), dict(flatten(b))
-    assert flat_a.keys() == flat_b.keys()
-    for key, value in flat_a.items():
-        if isinstance(value, torch.Tensor):
-            assert torch.equal(value, flat_b[key]), key
-        else:
-            assert value == flat_b[key], key
-
-
 def test_a_run_stopped_and_resumed_ends_bit_identical(straight_run, pairs, tmp_path):
     straight_dir, straight = straight_run
-    polls = itertools.count()
-    stopped = engine.start(tmp_path, should_stop=lambda: next(polls) >= 4, **settings(pairs))
+    stopped = engine.start(tmp_path, should_stop=stop_after(4), **settings(pairs))
     assert (stopped.status, stopped.step) == ("stopped", 4)
 
     resumed = engine.resume(tmp_path)  # a new Trainer from the folder alone

@@ -86,7 +86,7 @@ def test_files_that_are_not_ugatit_checkpoints_are_refused_in_words(tmp_path):
     with pytest.raises(ImporterError, match="no DownBlock.1.weight"):
         import_ugatit(tmp_path / "other.pt", tmp_path / "out.safetensors")
     (tmp_path / "garbage.pt").write_bytes(b"not a torch file")
-    with pytest.raises(ImporterError, match="not a loadable PyTorch checkpoint"):
+    with pytest.raises(ImporterError, match="not a loadable PyTorch file"):
         import_ugatit(tmp_path / "garbage.pt", tmp_path / "out.safetensors")
     torch.save({"genA2B": argparse.Namespace(a=1)}, tmp_path / "pickled.pt")
     with pytest.raises(ImporterError, match="pickled objects are never loaded"):

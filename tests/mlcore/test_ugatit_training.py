@@ -3,7 +3,6 @@ learning-rate decay are Kim et al.'s, rho stays in [0, 1], and a stopped run res
 
 from __future__ import annotations
 
-import itertools
 import statistics
 
 import pytest
@@ -17,6 +16,7 @@ from mlcore.inference import Inferer
 from mlcore.registry import get_family, trainable_families
 from mlcore.ugatit import UGATITConfig, UGATITTrainConfig
 from mlcore.ugatit.trainer import UGATITTask, lr_factor
+from state_checks import assert_identical, stop_after
 
 TINY = UGATITTrainConfig.preset("tiny")
 
@@ -128,32 +128,6 @@ def test_export_direction_picks_the_generator(inputs):
 
 
 # --- resume ------------------------------------------------------------------------------------
-
-
-def stop_after(steps):
-    polls = itertools.count()
-    return lambda: next(polls) >= steps
-
-
-def flatten(state, prefix=""):
-    if isinstance(state, dict):
-        for key, value in state.items():
-            yield from flatten(value, f"{prefix}/{key}")
-    elif isinstance(state, (list, tuple)):
-        for i, value in enumerate(state):
-            yield from flatten(value, f"{prefix}/{i}")
-    else:
-        yield prefix, state
-
-
-def assert_identical(a, b):
-    flat_a, flat_b = dict(flatten(a)), dict(flatten(b))
-    assert flat_a.keys() == flat_b.keys()
-    for key, value in flat_a.items():
-        if isinstance(value, torch.Tensor):
-            assert torch.equal(value, flat_b[key]), key
-        else:
-            assert value == flat_b[key], key
 
 
 def test_a_stopped_run_resumes_bit_identical_to_an_uninterrupted_one(tmp_path, inputs):

@@ -246,13 +246,3 @@ def delete_dataset_files(*, dataset):
     if dataset.archive:
         dataset.archive.delete(save=False)
 
-
-__all__ = [
-    "DatasetArchiveError",
-    "create_dataset",
-    "allowed_server_folder",
-    "check_dataset",
-    "recheck_dataset",
-    "unpack_zip",
-    "delete_dataset_files",
-]
