@@ -98,23 +98,40 @@ def test_a_pix2pix_run_becomes_a_published_model_users_convert_with(
     assert conversion.model_version == version
 
 
-def test_a_run_stopped_midway_is_cancelled_with_a_checkpoint_and_resumes_from_that_step(
-    celery_worker, training_worker, admin, paired_zip
+def test_the_run_page_follows_a_run_live_and_stops_and_resumes_it(
+    celery_worker, training_worker, admin, paired_zip, page
 ):
+    """In a real browser: the admin's run page updates itself, its Stop button gives a cancelled
+    run with a checkpoint, and Resume continues from that very step."""
+    from playwright.sync_api import expect
+
     dataset = upload_dataset(admin, paired_zip)
     run = create_run(admin, dataset, "Long run", steps=2000)
-    wait_for(lambda: TrainingRun.objects.get(pk=run.pk).step >= 5, 120, "the run to take a few steps")
+    page.goto("/admin/login/")
+    page.get_by_label("Username").fill("boss")
+    page.get_by_label("Password").fill("boss-password-1")
+    page.get_by_role("button", name="Log in").click()
 
-    admin.post(reverse("admin:translator_trainingrun_act", args=[run.pk, "stop"]))
-    run = wait_for_run(run, {TrainingRun.Status.CANCELLED})
+    page.goto(reverse("admin:translator_trainingrun_change", args=[run.pk]))
+    step_text = page.locator("[data-run-step]")
+    expect(page.locator("[data-run-status]")).to_have_text("Running", timeout=120_000)
+    first = step_text.inner_text()
+    expect(step_text).not_to_have_text(first, timeout=60_000)  # the panel refreshes by itself
+    expect(page.locator(".loss-chart svg polyline").first).to_be_attached(timeout=60_000)
+    expect(page.locator("img.run-sample")).to_be_visible(timeout=120_000)
+
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator("[data-run-status]")).to_have_text("Cancelled", timeout=120_000)
+    run.refresh_from_db()
     stopped_at = run.step
-    assert 5 <= stopped_at < 2000
+    assert 1 <= stopped_at < 2000
     checkpoints = sorted((run.run_dir / "checkpoints").glob("step_*.pt"))
     assert checkpoints and checkpoints[-1].name == f"step_{stopped_at:06d}.pt"
 
-    admin.post(reverse("admin:translator_trainingrun_act", args=[run.pk, "resume"]))
+    page.get_by_role("button", name="Resume").click()
+    expect(page.locator("[data-run-status]")).to_have_text("Running", timeout=120_000)
     wait_for(lambda: TrainingRun.objects.get(pk=run.pk).step > stopped_at, 120, "the resumed run to move on")
-    admin.post(reverse("admin:translator_trainingrun_act", args=[run.pk, "stop"]))
-    run = wait_for_run(run, {TrainingRun.Status.CANCELLED})
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator("[data-run-status]")).to_have_text("Cancelled", timeout=120_000)
     log = (run.run_dir / "train.log").read_text()
     assert f"from step_{stopped_at:06d}.pt (step {stopped_at})" in log
