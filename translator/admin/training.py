@@ -58,9 +58,9 @@ class TrainingRunAdmin(admin.ModelAdmin):
     list_filter = ("family", "status")
     search_fields = ("name",)
     actions = ["start_runs", "stop_runs", "clone_runs"]
-    readonly_fields = ("name", "family", "dataset", "art_model", "status", "config_display", "device", "precision", "seed",
-                       "step", "total_steps", "error", "worker", "created_by", "created_at", "started_at",
-                       "finished_at", "heartbeat_at", "model_version")
+    # What never changes; the live panel above shows what does (status, step, times, errors).
+    readonly_fields = ("name", "family", "dataset", "art_model", "config_display", "device", "precision", "seed",
+                       "created_by", "created_at")
     fields = readonly_fields
 
     def has_change_permission(self, request, obj=None):
