@@ -73,3 +73,21 @@ def tiny_train_config():
 @pytest.fixture(scope="session")
 def train_inputs(content_folder: Path, style_path: Path) -> dict[str, str]:
     return {"style": str(style_path), "content": str(content_folder)}
+
+
+@pytest.fixture(scope="session")
+def photos(data_dir: Path) -> Path:
+    """The shared content photos (astronaut, chelsea, coffee...)."""
+    return _require(data_dir / "images" / "content")
+
+
+@pytest.fixture(scope="session")
+def pair_fixtures(data_dir: Path) -> Path:
+    """Four published pix2pix pairs in the A|B layout (facades and edges2shoes)."""
+    return _require(data_dir / "pairs" / "facades-edges2shoes-fixtures")
+
+
+@pytest.fixture(scope="session")
+def horse2zebra(data_dir: Path) -> Path:
+    """mmagic's horse2zebra fixtures: trainA/ trainB/ testA/ testB/."""
+    return _require(data_dir / "unpaired" / "mmagic-horse2zebra-fixtures")

@@ -37,14 +37,6 @@ def run(*argv) -> argparse.Namespace:
     return args
 
 
-@pytest.fixture
-def photos(data_dir: Path) -> Path:
-    folder = data_dir / "images" / "content"
-    if not folder.is_dir():
-        pytest.skip(f"shared data not found: {folder}")
-    return folder
-
-
 def test_make_pairs_then_train_pix2pix_for_two_steps(photos, tmp_path, capsys):
     run("make-pairs", photos, tmp_path / "pairs", "--kind", "gray2color", "--count", "3", "--size", "36",
         "--seed", "2")

@@ -32,14 +32,6 @@ def side_by_side(a: Image.Image, b: Image.Image) -> Image.Image:
 
 
 @pytest.fixture
-def fixtures(data_dir: Path) -> Path:
-    folder = data_dir / "pairs" / "facades-edges2shoes-fixtures"
-    if not folder.is_dir():
-        pytest.skip(f"shared data not found: {folder}")
-    return folder
-
-
-@pytest.fixture
 def twins(tmp_path: Path) -> dict[str, Path]:
     """Pairs whose A and B are the same noise picture, in both layouts (PNG: lossless)."""
     joined, split = tmp_path / "joined", tmp_path / "split"
@@ -57,10 +49,10 @@ def twins(tmp_path: Path) -> dict[str, Path]:
 # --- loading ---------------------------------------------------------------------------------
 
 
-def test_the_published_fixtures_load_as_256px_a_and_b_halves(fixtures):
-    dataset = PairedDataset(fixtures, ImageTransform(resize=286, crop=256, hflip=True), seed=0)
+def test_the_published_fixtures_load_as_256px_a_and_b_halves(pair_fixtures):
+    dataset = PairedDataset(pair_fixtures, ImageTransform(resize=286, crop=256, hflip=True), seed=0)
     assert dataset.layout == SIDE_BY_SIDE and len(dataset) == 4
-    assert [p.a.relative_to(fixtures).as_posix() for p in dataset.pairs] == [
+    assert [p.a.relative_to(pair_fixtures).as_posix() for p in dataset.pairs] == [
         "test/3.jpg", "test/33_AB.jpg", "train/1.jpg", "train/2.jpg"]
     a, b = dataset[(0, 3)]
     assert a.shape == b.shape == (3, 256, 256) and a.dtype == torch.float32
@@ -159,8 +151,8 @@ def test_an_unreadable_image_is_named(twins):
 # --- inspect_dataset -------------------------------------------------------------------------
 
 
-def test_inspect_dataset_counts_the_published_fixtures_and_finds_nothing_wrong(fixtures):
-    report = inspect_dataset(fixtures)
+def test_inspect_dataset_counts_the_published_fixtures_and_finds_nothing_wrong(pair_fixtures):
+    report = inspect_dataset(pair_fixtures)
     assert report.ok and report.layout == SIDE_BY_SIDE and report.counts == {"pairs": 4}
     assert [p.name for p in report.samples] == ["3.jpg", "33_AB.jpg", "1.jpg", "2.jpg"]
 
@@ -187,22 +179,14 @@ def test_inspect_dataset_says_what_it_expected_in_an_empty_or_missing_folder(tmp
     assert inspect_dataset(tmp_path / "nowhere").problems == (f"{tmp_path / 'nowhere'}: not a folder",)
 
 
-def test_the_family_offers_the_dataset_hooks(fixtures):
+def test_the_family_offers_the_dataset_hooks(pair_fixtures):
     training = FAMILY.training
-    assert training.inspect_dataset(fixtures).counts == {"pairs": 4}
-    assert training.dataset_inputs(fixtures) == {"data": str(fixtures)}
+    assert training.inspect_dataset(pair_fixtures).counts == {"pairs": 4}
+    assert training.dataset_inputs(pair_fixtures) == {"data": str(pair_fixtures)}
     assert training.dataset_layout == DATASET_LAYOUT
 
 
 # --- make_pairs ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def photos(data_dir: Path) -> Path:
-    folder = data_dir / "images" / "content"
-    if not folder.is_dir():
-        pytest.skip(f"shared data not found: {folder}")
-    return folder
 
 
 @pytest.mark.parametrize("kind", ["edges2photo", "gray2color"])

@@ -25,14 +25,6 @@ TINY = Pix2PixTrainConfig.preset("tiny", steps=6)
 
 
 @pytest.fixture(scope="module")
-def photos(data_dir: Path) -> Path:
-    folder = data_dir / "images" / "content"
-    if not folder.is_dir():
-        pytest.skip(f"shared data not found: {folder}")
-    return folder
-
-
-@pytest.fixture(scope="module")
 def pairs(photos: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("pairs") / "edges"
     make_pairs(photos, folder, kind="edges2photo", count=5, size=36, seed=0)

@@ -23,14 +23,6 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-@pytest.fixture(scope="module")
-def horse2zebra(data_dir):
-    path = data_dir / "unpaired" / "mmagic-horse2zebra-fixtures"
-    if not path.is_dir():
-        pytest.skip(f"shared data not found: {path}")
-    return path
-
-
 def test_train_ugatit_runs_two_steps_and_writes_a_model(tmp_path, horse2zebra, capsys):
     run_dir = tmp_path / "run"
     args = parser().parse_args([

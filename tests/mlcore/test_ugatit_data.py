@@ -28,14 +28,6 @@ def make_unpaired(root: Path, *, a: int, b: int, test: bool = False, size=(48, 4
     return root
 
 
-@pytest.fixture(scope="module")
-def horse2zebra(data_dir):
-    path = data_dir / "unpaired" / "mmagic-horse2zebra-fixtures"
-    if not path.is_dir():
-        pytest.skip(f"shared data not found: {path}")
-    return path
-
-
 def test_samples_are_an_a_and_a_b_crop_of_the_training_size(horse2zebra):
     dataset = UnpairedDataset(horse2zebra, img_size=32, jitter=8, seed=0)
     assert len(dataset) == 2

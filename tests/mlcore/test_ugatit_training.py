@@ -22,14 +22,6 @@ TINY = UGATITTrainConfig.preset("tiny")
 
 
 @pytest.fixture(scope="module")
-def horse2zebra(data_dir):
-    path = data_dir / "unpaired" / "mmagic-horse2zebra-fixtures"
-    if not path.is_dir():
-        pytest.skip(f"shared data not found: {path}")
-    return path
-
-
-@pytest.fixture(scope="module")
 def inputs(horse2zebra):
     return {"data": str(horse2zebra)}
 
