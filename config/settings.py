@@ -191,6 +191,21 @@ RESTYLE_TRAINING_DATA_WORKERS = int(env("TRAINING_DATA_WORKERS", "2"))
 # A Gatys job shows its intermediate image every this many steps.
 RESTYLE_GATYS_PROGRESS_EVERY = int(env("GATYS_PROGRESS_EVERY", "10"))
 
+# Delivery guarantees (README: "No job lost or done twice"). A worker holds a lease on the job it
+# runs and renews it every third of its length; the sweeper, in every worker, gives an expired
+# lease's job back to the queue (or fails it after the last attempt) and resends the message of
+# a job that has waited too long for one, with the wait doubling each time.
+RESTYLE_JOB_LEASE_SECONDS = float(env("JOB_LEASE_SECONDS", "30"))
+RESTYLE_JOB_MAX_ATTEMPTS = int(env("JOB_MAX_ATTEMPTS", "3"))
+RESTYLE_SWEEP_SECONDS = float(env("SWEEP_SECONDS", "10"))
+RESTYLE_REDISPATCH_SECONDS = float(env("REDISPATCH_SECONDS", "60"))
+# A conversion that no worker has taken this long after it was queued fails, in words.
+RESTYLE_QUEUE_TIMEOUT_MINUTES = float(env("QUEUE_TIMEOUT_MINUTES", "60"))
+# A web request waits at most this long for the broker, and after a failure stops asking for a
+# while: the job is stored either way and the sweeper sends it once the broker is back.
+RESTYLE_BROKER_TIMEOUT_SECONDS = float(env("BROKER_TIMEOUT_SECONDS", "0.5"))
+RESTYLE_BROKER_RETRY_SECONDS = float(env("BROKER_RETRY_SECONDS", "5"))
+
 # Broker for Celery and store for shared counters.
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6479/0")
 
@@ -233,6 +248,11 @@ CACHES = {
         "LOCATION": env("CACHE_URL", REDIS_URL),
         "KEY_PREFIX": "restyle-cache",
         "TIMEOUT": 3600,
+        # A frozen Redis must not hold a page up: give up fast (the rate limits then let requests in).
+        "OPTIONS": {
+            "socket_connect_timeout": RESTYLE_BROKER_TIMEOUT_SECONDS,
+            "socket_timeout": RESTYLE_BROKER_TIMEOUT_SECONDS,
+        },
     }
 }
 
@@ -243,17 +263,20 @@ CELERY_TASK_DEFAULT_QUEUE = "conversions"
 # Conversions are short and must never wait behind a slow job or a training run.
 # The queue is named when a job is sent: "conversions" (feed-forward networks, seconds),
 # "slow" (Gatys optimisation, minutes on a CPU) and "training" (hours).
+# A message is a wake-up call for a job row (see translator.services.delivery): acknowledged as
+# the task starts, and never reserved behind a running job, so a worker that dies holds no
+# message back from the others.
+CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_DISABLE_PREFETCH = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A web request that enqueues must not hang when Redis is down: give up quickly and say so.
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # a worker waits for the broker as long as it takes
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 3,
     "socket_timeout": 10,
-    # A message a worker has taken but not acknowledged goes back to the queue after this long.
-    # It must outlast the longest job, or a run of hours would be handed out twice (the job
-    # claim would refuse the second, but why ask).
-    "visibility_timeout": int(RESTYLE_TRAINING_TIME_LIMIT_HOURS * 3600) + 3600,
+    # A message taken but not acknowledged (the moment between a worker's fetch and the task's
+    # start) comes back after this long; the sweeper resends lost messages sooner anyway.
+    "visibility_timeout": 3600,
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

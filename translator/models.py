@@ -4,6 +4,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 
 def _checkpoint_path(version, filename):
@@ -39,6 +40,33 @@ class Family(models.TextChoices):
 STYLE_IMAGE_FAMILIES = {Family.GATYS}
 # Families that run a slow optimisation per image, on a queue of their own.
 SLOW_FAMILIES = {Family.GATYS}
+
+
+class DeliveredJob(models.Model):
+    """What the delivery guarantees need on a job's row (README: "No job lost or done twice").
+
+    The row, not the broker message, is the job: a message only wakes a worker up. A worker
+    claims the row (one more attempt, a new claim token, a lease), keeps the lease fresh while it
+    works, and every write it makes names its claim token, so a worker that lost its lease can
+    change nothing. The
+    sweeper (translator.sweeper) hands expired leases back to the queue and sends a new message
+    for a queued row whose message may be lost.
+    """
+
+    queue = models.CharField(max_length=64, default="conversions", help_text="The Celery queue its messages go to.")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="How many times a worker has taken it since it was started.")
+    claim_token = models.CharField(
+        max_length=32, blank=True, help_text="Names the worker's claim; writes that name an older claim change nothing."
+    )
+    queued_at = models.DateTimeField(default=timezone.now, help_text="When it last started waiting for a worker.")
+    dispatched_at = models.DateTimeField(null=True, blank=True, help_text="When its last message was sent.")
+    dispatches = models.PositiveSmallIntegerField(default=0, help_text="Messages sent while it waits.")
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Its worker must be heard of again before this, or it is taken back."
+    )
+
+    class Meta:
+        abstract = True
 
 
 class ArtModel(models.Model):
@@ -127,7 +155,7 @@ class Photo(models.Model):
         return self.original_name or f"photo {self.pk}"
 
 
-class Conversion(models.Model):
+class Conversion(DeliveredJob):
     """A job: one photo through one model version. The gallery lists these."""
 
     class Status(models.TextChoices):
@@ -173,7 +201,12 @@ class Conversion(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["owner", "-created_at"])]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"]),
+            # The sweeper's two questions: whose lease ran out, which waiting job needs a message.
+            models.Index(fields=["status", "lease_expires_at"]),
+            models.Index(fields=["status", "dispatched_at"]),
+        ]
 
     def __str__(self):
         return f"{self.photo} with {self.art_model}"
@@ -207,7 +240,7 @@ def _archive_path(dataset, filename):
     return f"datasets/uploads/{uuid.uuid4().hex}.zip"
 
 
-class Dataset(models.Model):
+class Dataset(DeliveredJob):
     """Training data for one family: an uploaded zip (unpacked under the media folder) or a
     folder on the server inside an allowed root (used where it is)."""
 
@@ -217,6 +250,7 @@ class Dataset(models.Model):
         INVALID = "invalid", "Has problems"
 
     name = models.CharField(max_length=100)
+    queue = models.CharField(max_length=64, default="slow", help_text="The Celery queue its checks go to.")
     family = models.CharField(max_length=32, choices=TrainableFamily.choices)
     archive = models.FileField(
         upload_to=_archive_path, blank=True, help_text="A .zip of the dataset (it is unpacked, then removed)."
@@ -242,7 +276,7 @@ class Dataset(models.Model):
         return self.name
 
 
-class TrainingRun(models.Model):
+class TrainingRun(DeliveredJob):
     """One training of a family on a dataset, run by mlcore.engine on the training queue."""
 
     class Status(models.TextChoices):
@@ -257,6 +291,7 @@ class TrainingRun(models.Model):
     ACTIVE = (Status.QUEUED, Status.RUNNING, Status.CANCELLING)
 
     name = models.CharField(max_length=100)
+    queue = models.CharField(max_length=64, default="training", help_text="The Celery queue its messages go to.")
     family = models.CharField(max_length=32, choices=TrainableFamily.choices)
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="runs")
     art_model = models.ForeignKey(

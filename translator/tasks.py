@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from celery.exceptions import SoftTimeLimitExceeded
 
-from . import inference, services
+from . import inference, services, sweeper  # noqa: F401  (sweeper: starts with the worker)
 from .models import Conversion, Family
 
 log = logging.getLogger(__name__)
@@ -16,14 +16,25 @@ CANCEL_POLL_SECONDS = 1.0
 
 @shared_task(name="translator.tasks.run_conversion", soft_time_limit=3600, time_limit=3660)
 def run_conversion(conversion_id):
+    """Convert one photo. The message only wakes the worker: the job is whatever its row says,
+    taken with a claim (a second message, or a second worker, finds it taken and does nothing)
+    and held with a lease that a thread renews while the network runs."""
+    worker = run_conversion.request.hostname or ""
+    claim = services.claim_conversion(conversion_id=conversion_id, worker=worker)
+    if claim is None:
+        log.info("conversion %s was already claimed, cancelled or removed; nothing to do", conversion_id)
+        return
+    every = settings.RESTYLE_JOB_LEASE_SECONDS / 3
+    with services.keep_lease(lambda: services.renew_lease(claim=claim), every=every) as lost:
+        _convert(claim, lost)
+
+
+def _convert(claim, lease_lost):
     # mlcore (and torch) load in the worker only; the web process never pays for them.
     from mlcore.checkpoint import CheckpointError
     from mlcore.vgg import MissingVGGWeightsError
 
-    worker = run_conversion.request.hostname or ""
-    if not services.claim_conversion(conversion_id=conversion_id, worker=worker):
-        log.info("conversion %s was already claimed, cancelled or removed; nothing to do", conversion_id)
-        return
+    conversion_id = claim.pk
     try:
         conversion = Conversion.objects.select_related(
             "art_model", "model_version", "photo", "style_image"
@@ -32,19 +43,19 @@ def run_conversion(conversion_id):
             outcome = inference.paint_with_gatys(
                 conversion,
                 report=lambda progress, detail, jpeg: services.record_progress(
-                    conversion_id=conversion_id, progress=progress, detail=detail, intermediate_jpeg=jpeg
+                    claim=claim, progress=progress, detail=detail, intermediate_jpeg=jpeg
                 ),
-                should_stop=_cancel_poller(conversion_id),
+                should_stop=_stop_poller(claim, lease_lost),
             )
         else:
             outcome = inference.translate_photo(conversion)
         if outcome is None:
-            services.mark_cancelled(conversion_id=conversion_id)
+            services.mark_cancelled(claim=claim)
             log.info("conversion %s cancelled", conversion_id)
             return
         result_bytes, ext = inference.encode_result(outcome.image)
-        services.finish_conversion(
-            conversion_id=conversion_id,
+        done = services.finish_conversion(
+            claim=claim,
             result_bytes=result_bytes,
             result_ext=ext,
             thumbnail_bytes=inference.encode_thumbnail(outcome.image),
@@ -52,27 +63,30 @@ def run_conversion(conversion_id):
             run_seconds=outcome.run_seconds,
             label=outcome.label,
         )
-        log.info("conversion %s done in %.2f s (load %.2f s)", conversion_id, outcome.run_seconds, outcome.load_seconds)
+        if done:
+            log.info("conversion %s done in %.2f s (load %.2f s, attempt %d)", conversion_id,
+                     outcome.run_seconds, outcome.load_seconds, claim.attempt)
+        else:
+            log.info("conversion %s was cancelled, deleted or taken over meanwhile; result dropped", conversion_id)
     except Conversion.DoesNotExist:
         log.info("conversion %s was deleted while running", conversion_id)
     except SoftTimeLimitExceeded:
-        services.fail_conversion(conversion_id=conversion_id, reason="The conversion took too long and was stopped.")
+        services.fail_conversion(claim=claim, reason="The conversion took too long and was stopped.")
     except MemoryError:
         services.fail_conversion(
-            conversion_id=conversion_id,
-            reason="The image is too large for the worker's memory. Try a smaller photo.",
+            claim=claim, reason="The image is too large for the worker's memory. Try a smaller photo."
         )
     except CheckpointError:
         log.exception("conversion %s: the model file did not load", conversion_id)
         services.fail_conversion(
-            conversion_id=conversion_id,
+            claim=claim,
             reason="The conversion failed: this model's network file could not be loaded. "
             "Please choose another model; an administrator has to reinstall this one.",
         )
     except MissingVGGWeightsError:
         log.exception("conversion %s: no VGG19 weights on this worker", conversion_id)
         services.fail_conversion(
-            conversion_id=conversion_id,
+            claim=claim,
             reason="This model is not set up on the server yet (its VGG19 loss network is missing). "
             "An administrator has to provide RESTYLE_VGG19_WEIGHTS.",
         )
@@ -80,19 +94,21 @@ def run_conversion(conversion_id):
         # The details (paths, tracebacks) go to the log, not to the user.
         log.exception("conversion %s failed", conversion_id)
         services.fail_conversion(
-            conversion_id=conversion_id,
-            reason=f"The conversion failed unexpectedly ({type(exc).__name__}). Please try again.",
+            claim=claim, reason=f"The conversion failed unexpectedly ({type(exc).__name__}). Please try again."
         )
 
 
-def _cancel_poller(conversion_id):
-    """should_stop for slow jobs: asks the database at most once a second."""
+def _stop_poller(claim, lease_lost):
+    """should_stop for slow jobs: a lost lease at once, a cancel asked in the database at most
+    once a second."""
     last = {"at": 0.0, "answer": False}
 
     def should_stop():
+        if lease_lost.is_set():
+            return True
         now = time.monotonic()
         if now - last["at"] >= CANCEL_POLL_SECONDS:
-            last["at"], last["answer"] = now, services.cancel_requested(conversion_id=conversion_id)
+            last["at"], last["answer"] = now, services.cancel_requested(claim=claim)
         return last["answer"]
 
     return should_stop
@@ -100,18 +116,25 @@ def _cancel_poller(conversion_id):
 
 @shared_task(name="translator.tasks.check_dataset")
 def check_dataset(dataset_id):
-    """Unpack and check a dataset (minutes for a big one): on the slow queue."""
+    """Unpack and check a dataset (minutes for a big one): on the slow queue, under a claim."""
     from .models import Dataset
 
-    try:
-        services.check_dataset(dataset_id=dataset_id)
-    except Dataset.DoesNotExist:
-        log.info("dataset %s was deleted before its check", dataset_id)
-    except Exception as exc:
-        log.exception("checking dataset %s failed", dataset_id)
-        Dataset.objects.filter(pk=dataset_id).update(
-            status=Dataset.Status.INVALID, problems=[f"The check failed unexpectedly ({type(exc).__name__}: {exc})."]
-        )
+    claim = services.claim_dataset_check(dataset_id=dataset_id)
+    if claim is None:
+        log.info("dataset %s is not waiting for a check; nothing to do", dataset_id)
+        return
+    every = settings.RESTYLE_JOB_LEASE_SECONDS / 3
+    with services.keep_lease(lambda: services.renew_dataset_lease(claim=claim), every=every):
+        try:
+            services.check_dataset(dataset_id=dataset_id, claim=claim)
+        except Dataset.DoesNotExist:
+            log.info("dataset %s was deleted before its check", dataset_id)
+        except Exception as exc:
+            log.exception("checking dataset %s failed", dataset_id)
+            services.fenced(Dataset, claim, Dataset.Status.CHECKING).update(
+                status=Dataset.Status.INVALID, lease_expires_at=None,
+                problems=[f"The check failed unexpectedly ({type(exc).__name__}: {exc})."],
+            )
 
 
 @shared_task(name="translator.tasks.run_training")
@@ -120,28 +143,30 @@ def run_training(run_id):
     from . import training
     from .models import TrainingRun
 
-    services.reap_stale_runs()
-    if not services.claim_run(run_id=run_id, worker=run_training.request.hostname or ""):
+    claim = services.claim_run(run_id=run_id, worker=run_training.request.hostname or "")
+    if claim is None:
         log.info("training run %s was already claimed, stopped or removed; nothing to do", run_id)
         return
     run = TrainingRun.objects.select_related("dataset").get(pk=run_id)
-    stop = training.StopPoll(run_id)
-    with training.run_log(run), training.heartbeat(run_id):
+    with training.run_log(run), training.heartbeat(claim) as lease_lost:
+        stop = training.StopPoll(claim, lease_lost)
         try:
             trainer = training.trainer_for(run)
-            result = trainer.run(on_progress=training.report_progress(run_id), should_stop=stop)
-            if result.status == "completed":
-                version = services.finish_run(run_id=run_id, result=result)
+            result = trainer.run(on_progress=training.report_progress(claim), should_stop=stop)
+            if lease_lost.is_set():
+                training.log.warning("run %s was taken from this worker at step %d; it writes nothing more", run_id, result.step)
+            elif result.status == "completed":
+                version = services.finish_run(claim=claim, result=result)
                 training.log.info("run %s succeeded: %s (unpublished)", run_id, version)
             elif stop.timed_out:
                 services.fail_run(
-                    run_id=run_id,
+                    claim=claim,
                     reason=f"The run reached its time limit ({settings.RESTYLE_TRAINING_TIME_LIMIT_HOURS:g} h) at "
                     f"step {result.step}; resume it to continue from there.",
                 )
             else:
-                services.run_stopped(run_id=run_id, step=result.step)
+                services.run_stopped(claim=claim, step=result.step)
                 training.log.info("run %s stopped at step %d; checkpoint %s", run_id, result.step, result.checkpoint_path)
         except Exception as exc:
             training.log.exception("run %s failed", run_id)
-            services.fail_run(run_id=run_id, reason=f"{type(exc).__name__}: {exc}")
+            services.fail_run(claim=claim, reason=f"{type(exc).__name__}: {exc}")

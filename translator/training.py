@@ -2,12 +2,10 @@
 file per run, a heartbeat while it trains, and the stop poll (an admin's stop or the time
 limit). mlcore stays ignorant of Django; this module and inference.py join them."""
 import logging
-import threading
 import time
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import connection
 
 from . import services
 
@@ -47,11 +45,13 @@ def trainer_for(run):
 
 
 class StopPoll:
-    """should_stop for the engine: true once an admin asked to stop (checked at most once a
-    second) or the run has used up its time limit in this attempt."""
+    """should_stop for the engine: true once an admin asked to stop or the run is no longer this
+    worker's (checked at most once a second), its lease was lost, or it has used up its time
+    limit in this attempt."""
 
-    def __init__(self, run_id):
-        self.run_id = run_id
+    def __init__(self, claim, lease_lost):
+        self.claim = claim
+        self.lease_lost = lease_lost
         self.deadline = time.monotonic() + settings.RESTYLE_TRAINING_TIME_LIMIT_HOURS * 3600
         self.timed_out = False
         self._checked_at, self._answer = 0.0, False
@@ -61,31 +61,18 @@ class StopPoll:
         if now >= self.deadline:
             self.timed_out = True
             return True
+        if self.lease_lost.is_set():
+            return True
         if now - self._checked_at >= STOP_POLL_SECONDS:
-            self._checked_at, self._answer = now, services.stop_requested(run_id=self.run_id)
+            self._checked_at, self._answer = now, services.stop_requested(claim=self.claim)
         return self._answer
 
 
-@contextmanager
-def heartbeat(run_id):
+def heartbeat(claim):
     """Tell the database every few seconds that this run's worker is alive, even during a
-    step that takes minutes; a run whose heartbeat stops is reaped (failed, resumable)."""
-    done = threading.Event()
-
-    def beat():
-        try:
-            while not done.wait(HEARTBEAT_SECONDS):
-                services.beat(run_id=run_id)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=beat, name=f"heartbeat-run-{run_id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        done.set()
-        thread.join(timeout=5)
+    step that takes minutes; a run whose heartbeat stops is failed by the sweeper (resumable).
+    Yields an Event set once the run is no longer this worker's."""
+    return services.keep_lease(lambda: services.beat(claim=claim), every=HEARTBEAT_SECONDS)
 
 
 @contextmanager
@@ -119,9 +106,9 @@ def log_tail(run, lines=40):
         return "\n".join(fh.read().decode("utf-8", "replace").splitlines()[-lines:])
 
 
-def report_progress(run_id):
+def report_progress(claim):
     def on_progress(progress):
-        services.record_run_progress(run_id=run_id, progress=progress)
+        services.record_run_progress(claim=claim, progress=progress)
         losses = " ".join(f"{k}={v:.4g}" for k, v in sorted(progress.metrics.items()))
         log.info("step %d/%d %s %.2f img/s", progress.step, progress.total_steps, losses, progress.images_per_second)
 

@@ -50,20 +50,20 @@ def test_a_queued_job_is_cancelled_at_once(conversion):
 
 
 def test_a_running_job_is_asked_to_stop_and_the_worker_cancels_it(conversion):
-    services.claim_conversion(conversion_id=conversion.id)
-    assert not services.cancel_requested(conversion_id=conversion.id)
+    claim = services.claim_conversion(conversion_id=conversion.id)
+    assert not services.cancel_requested(claim=claim)
     services.cancel_conversion(conversion=conversion)
     assert Conversion.objects.get(id=conversion.id).status == Conversion.Status.CANCELLING
-    assert services.cancel_requested(conversion_id=conversion.id)
-    services.mark_cancelled(conversion_id=conversion.id)
+    assert services.cancel_requested(claim=claim)
+    services.mark_cancelled(claim=claim)
     assert Conversion.objects.get(id=conversion.id).status == Conversion.Status.CANCELLED
 
 
 def test_a_result_arriving_after_a_cancel_is_dropped(conversion, list_stored_files):
-    services.claim_conversion(conversion_id=conversion.id)
+    claim = services.claim_conversion(conversion_id=conversion.id)
     services.cancel_conversion(conversion=conversion)
     outcome = services.finish_conversion(
-        conversion_id=conversion.id, result_bytes=b"r", result_ext="jpg", thumbnail_bytes=b"t",
+        claim=claim, result_bytes=b"r", result_ext="jpg", thumbnail_bytes=b"t",
         load_seconds=0, run_seconds=1,
     )
     conversion.refresh_from_db()
@@ -72,15 +72,15 @@ def test_a_result_arriving_after_a_cancel_is_dropped(conversion, list_stored_fil
 
 
 def test_a_finished_job_cannot_be_cancelled(conversion):
-    services.fail_conversion(conversion_id=conversion.id, reason="broken")
+    services.fail_conversion(claim=services.claim_conversion(conversion_id=conversion.id), reason="broken")
     with pytest.raises(services.ServiceError, match="already finished"):
         services.cancel_conversion(conversion=conversion)
 
 
 def test_progress_keeps_only_the_latest_intermediate_image(conversion, list_stored_files):
-    services.claim_conversion(conversion_id=conversion.id)
-    services.record_progress(conversion_id=conversion.id, progress=0.25, detail="step 1 of 4", intermediate_jpeg=b"one")
-    services.record_progress(conversion_id=conversion.id, progress=0.5, detail="step 2 of 4", intermediate_jpeg=b"two")
+    claim = services.claim_conversion(conversion_id=conversion.id)
+    services.record_progress(claim=claim, progress=0.25, detail="step 1 of 4", intermediate_jpeg=b"one")
+    services.record_progress(claim=claim, progress=0.5, detail="step 2 of 4", intermediate_jpeg=b"two")
     conversion.refresh_from_db()
     assert (conversion.progress, conversion.progress_detail) == (0.5, "step 2 of 4")
     with conversion.intermediate.open("rb") as fh:
@@ -89,8 +89,9 @@ def test_progress_keeps_only_the_latest_intermediate_image(conversion, list_stor
 
 
 def test_progress_of_a_finished_job_is_ignored_and_leaves_no_file(conversion, list_stored_files):
-    services.fail_conversion(conversion_id=conversion.id, reason="x")
-    services.record_progress(conversion_id=conversion.id, progress=0.5, intermediate_jpeg=b"late")
+    claim = services.claim_conversion(conversion_id=conversion.id)
+    services.fail_conversion(claim=claim, reason="x")
+    services.record_progress(claim=claim, progress=0.5, intermediate_jpeg=b"late")
     assert not Conversion.objects.get(id=conversion.id).intermediate
     assert [f for f in list_stored_files() if f.startswith("results/")] == []
 
@@ -112,8 +113,8 @@ def test_deleting_removes_the_style_image_and_the_image_so_far(
     conversion = services.create_conversion(
         owner=user, upload=upload_file(), art_model=gatys_model, style_upload=upload_file("s.png", "PNG")
     )
-    services.claim_conversion(conversion_id=conversion.id)
-    services.record_progress(conversion_id=conversion.id, progress=0.5, intermediate_jpeg=b"so far")
+    claim = services.claim_conversion(conversion_id=conversion.id)
+    services.record_progress(claim=claim, progress=0.5, intermediate_jpeg=b"so far")
     assert len(list_stored_files()) == 3
     with django_capture_on_commit_callbacks(execute=True):
         services.delete_conversion(conversion=Conversion.objects.get(id=conversion.id))

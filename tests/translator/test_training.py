@@ -102,13 +102,13 @@ def test_a_run_stopped_midway_is_cancelled_with_a_checkpoint_and_resumes_from_th
     run = services.start_run(run=make_run(style_dataset, steps=8))
     real = training.report_progress
 
-    def stop_after_step_3(run_id):
-        report = real(run_id)
+    def stop_after_step_3(claim):
+        report = real(claim)
 
         def on_progress(progress):
             report(progress)
             if progress.step == 3 and progress.status == "running":
-                services.stop_run(run=TrainingRun.objects.get(pk=run_id))
+                services.stop_run(run=TrainingRun.objects.get(pk=claim.pk))
 
         return on_progress
 
@@ -141,9 +141,11 @@ def test_stopping_a_queued_run_cancels_it_and_a_finished_one_cannot_be_stopped(s
 
 def test_a_run_whose_worker_went_silent_is_failed_and_resumable(style_dataset, settings):
     run = services.start_run(run=make_run(style_dataset))
-    services.claim_run(run_id=run.pk)
-    TrainingRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - dt.timedelta(hours=1))
-    assert services.reap_stale_runs() == 1
+    claim = services.claim_run(run_id=run.pk)
+    assert services.beat(claim=claim)  # alive: nothing to settle
+    assert services.sweep_runs()["failed"] == 0
+    TrainingRun.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - dt.timedelta(seconds=1))
+    assert services.sweep_runs()["failed"] == 1
     run.refresh_from_db()
     assert run.status == Status.FAILED and "Resume the run" in run.error
     assert services.start_run(run=run).status == Status.QUEUED

@@ -11,9 +11,10 @@ pytestmark = pytest.mark.django_db
 
 def finish(conversion, result=b"result-bytes", ext="jpg"):
     """What a worker does: claim the job, then store its result."""
-    assert services.claim_conversion(conversion_id=conversion.id, worker="test")
+    claim = services.claim_conversion(conversion_id=conversion.id, worker="test")
+    assert claim
     return services.finish_conversion(
-        conversion_id=conversion.id,
+        claim=claim,
         result_bytes=result,
         result_ext=ext,
         thumbnail_bytes=b"thumb-bytes",
@@ -117,7 +118,8 @@ def test_the_gallery_is_paginated(alice, user, art_model, upload_file, settings)
 
 
 def test_a_failed_job_shows_its_reason(alice, conversion):
-    services.fail_conversion(conversion_id=conversion.id, reason="The model file is damaged.")
+    claim = services.claim_conversion(conversion_id=conversion.id)
+    services.fail_conversion(claim=claim, reason="The model file is damaged.")
     page = alice.get(conversion.get_absolute_url()).content.decode()
     assert "Failed" in page and "The model file is damaged." in page
 

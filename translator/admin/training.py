@@ -121,14 +121,14 @@ class TrainingRunAdmin(admin.ModelAdmin):
     # --- watching a run --------------------------------------------------------------------
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        services.reap_stale_runs()
+        services.sweep_runs()
         run = get_object_or_404(TrainingRun, pk=object_id)
         extra_context = {**(extra_context or {}), "run": run, "live": self._live_context(run),
                          "live_url": reverse("admin:translator_trainingrun_live", args=[run.pk])}
         return super().change_view(request, object_id, form_url, extra_context)
 
     def changelist_view(self, request, extra_context=None):
-        services.reap_stale_runs()
+        services.sweep_runs()
         return super().changelist_view(request, extra_context)
 
     def live(self, request, pk):

@@ -10,21 +10,26 @@ from .conversions import (
     claim_conversion,
     create_conversion,
     delete_conversion,
-    enqueue_conversion,
     fail_conversion,
     finish_conversion,
     mark_cancelled,
     record_progress,
+    renew_lease,
+    sweep_conversions,
 )
 from .datasets import (
     DatasetArchiveError,
     allowed_server_folder,
     check_dataset,
+    claim_dataset_check,
     create_dataset,
     delete_dataset_files,
     recheck_dataset,
+    renew_dataset_lease,
+    sweep_datasets,
     unpack_zip,
 )
+from .delivery import fenced, keep_lease
 from .errors import ServiceError
 from .training import (
     beat,
@@ -35,14 +40,20 @@ from .training import (
     fail_run,
     finish_run,
     publish_version,
-    reap_stale_runs,
     record_run_progress,
     run_stopped,
     start_run,
     stop_requested,
     stop_run,
+    sweep_runs,
     training_config_class,
 )
+
+
+def sweep():
+    """Settle every job a fault left behind, of every kind (the sweeper's one call)."""
+    return {"conversions": sweep_conversions(), "runs": sweep_runs(), "datasets": sweep_datasets()}
+
 
 __all__ = [
     "ServiceError",
@@ -52,8 +63,9 @@ __all__ = [
     "render_model_preview",
     "IMPORT_FORMATS",
     "create_conversion",
-    "enqueue_conversion",
     "claim_conversion",
+    "renew_lease",
+    "sweep_conversions",
     "record_progress",
     "cancel_requested",
     "cancel_conversion",
@@ -66,6 +78,12 @@ __all__ = [
     "allowed_server_folder",
     "check_dataset",
     "recheck_dataset",
+    "claim_dataset_check",
+    "renew_dataset_lease",
+    "sweep_datasets",
+    "fenced",
+    "keep_lease",
+    "sweep",
     "unpack_zip",
     "delete_dataset_files",
     "training_config_class",
@@ -80,7 +98,7 @@ __all__ = [
     "run_stopped",
     "fail_run",
     "finish_run",
-    "reap_stale_runs",
+    "sweep_runs",
     "delete_run_files",
     "publish_version",
 ]

@@ -1,15 +1,26 @@
-"""Conversion jobs: create (validated uploads), claim, progress, cancel, finish, fail, delete."""
+"""Conversion jobs: create (validated uploads), claim, progress, cancel, finish, fail, delete.
+
+What a worker writes is fenced by its claim (services.delivery): a worker that lost its lease
+(killed, frozen, cut off) and comes back changes nothing, so a job ends once with one result.
+"""
 import logging
 import os
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ..models import SLOW_FAMILIES, Conversion, Photo
 from ..uploads import validate_image_upload
+from . import delivery
 from .errors import ServiceError
+
+Status = Conversion.Status
+ACTIVE = (Status.RUNNING, Status.CANCELLING)
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +47,11 @@ def create_conversion(*, owner, upload, art_model, style_upload=None):
         photo = _store_photo(owner, upload, checked)
         style = _store_photo(owner, style_upload, checked_style) if checked_style else None
         conversion = Conversion.objects.create(
-            owner=owner, photo=photo, style_image=style, art_model=art_model, model_version=version
+            owner=owner, photo=photo, style_image=style, art_model=art_model, model_version=version,
+            queue="slow" if art_model.family in SLOW_FAMILIES else "conversions",
         )
-        queue = "slow" if art_model.family in SLOW_FAMILIES else "conversions"
-        transaction.on_commit(lambda: enqueue_conversion(conversion_id=conversion.id, queue=queue))
+        # Stored either way: if the broker cannot be reached now, the sweeper sends it later.
+        transaction.on_commit(lambda: delivery.send(conversion))
     return conversion
 
 
@@ -71,43 +83,33 @@ def _store_photo(owner, upload, checked):
     return photo
 
 
-def enqueue_conversion(*, conversion_id, queue="conversions"):
-    """Hand the job to its queue; if the broker is unreachable, fail it in words."""
-    from ..tasks import run_conversion
-
-    try:
-        run_conversion.apply_async(args=[str(conversion_id)], queue=queue, retry=True)
-    except Exception:  # kombu raises several unrelated types for an unreachable broker
-        log.exception("could not enqueue conversion %s", conversion_id)
-        fail_conversion(
-            conversion_id=conversion_id,
-            reason="The conversion service is unavailable right now. Please try again later.",
-        )
-
-
 def claim_conversion(*, conversion_id, worker=""):
-    """Move a queued job to running. Returns False if someone else already claimed it."""
-    claimed = Conversion.objects.filter(id=conversion_id, status=Conversion.Status.QUEUED).update(
-        status=Conversion.Status.RUNNING, started_at=timezone.now(), worker=worker[:200]
+    """Move a queued job to running for this worker. Returns its Claim, or None if it is not
+    queued (another worker has it, or it was cancelled or deleted)."""
+    return delivery.claim(
+        Conversion, pk=conversion_id, waiting=Q(status=Status.QUEUED), running_status=Status.RUNNING,
+        lease_seconds=settings.RESTYLE_JOB_LEASE_SECONDS, started_at=timezone.now(), worker=worker[:200],
     )
-    return claimed == 1
 
 
-def record_progress(*, conversion_id, progress, detail="", intermediate_jpeg=None):
+def renew_lease(*, claim):
+    """The worker is still at it; False once the job is no longer its own."""
+    return delivery.renew(Conversion, claim, *ACTIVE, lease_seconds=settings.RESTYLE_JOB_LEASE_SECONDS)
+
+
+def record_progress(*, claim, progress, detail="", intermediate_jpeg=None):
     """A running job's progress (0..1) and, for slow jobs, its latest image."""
     updates = {"progress": max(0.0, min(1.0, progress)), "progress_detail": detail[:200]}
     old_name = None
     if intermediate_jpeg is not None:
-        conversion = Conversion.objects.filter(id=conversion_id).only("id", "owner_id", "intermediate").first()
+        conversion = delivery.fenced(Conversion, claim).only("id", "owner_id", "intermediate").first()
         if conversion is None:
             return
         old_name = conversion.intermediate.name
         updates["intermediate"] = conversion.intermediate.storage.save(
             _result_path_for(conversion, "progress.jpg"), ContentFile(intermediate_jpeg)
         )
-    running = Conversion.objects.filter(
-        id=conversion_id, status__in=[Conversion.Status.RUNNING, Conversion.Status.CANCELLING]
-    ).update(**updates)
+    running = delivery.fenced(Conversion, claim, *ACTIVE).update(**updates)
     storage = Conversion._meta.get_field("intermediate").storage
     if old_name and running:
         storage.delete(old_name)
@@ -119,9 +121,10 @@ def _result_path_for(conversion, filename):
     return Conversion._meta.get_field("result").generate_filename(conversion, filename)
 
 
-def cancel_requested(*, conversion_id):
-    """True when the job's owner asked to cancel it, or deleted it, while it runs."""
-    return not Conversion.objects.filter(id=conversion_id, status=Conversion.Status.RUNNING).exists()
+def cancel_requested(*, claim):
+    """True when the job's owner asked to cancel it or deleted it, or it is no longer this
+    worker's, while it runs: time to stop."""
+    return not delivery.fenced(Conversion, claim, Status.RUNNING).exists()
 
 
 def cancel_conversion(*, conversion):
@@ -141,28 +144,30 @@ def cancel_conversion(*, conversion):
     return conversion
 
 
-def mark_cancelled(*, conversion_id):
+def mark_cancelled(*, claim):
     """The worker stopped a job whose cancellation was asked for."""
-    Conversion.objects.filter(id=conversion_id, status=Conversion.Status.CANCELLING).update(
-        status=Conversion.Status.CANCELLED, finished_at=timezone.now()
+    delivery.fenced(Conversion, claim, Status.CANCELLING).update(
+        status=Status.CANCELLED, finished_at=timezone.now(), lease_expires_at=None
     )
 
 
-def finish_conversion(
-    *, conversion_id, result_bytes, result_ext, thumbnail_bytes, load_seconds, run_seconds, label=""
-):
-    """Store the result of a running job. A job cancelled or deleted meanwhile keeps no result."""
-    conversion = Conversion.objects.get(id=conversion_id)
+def finish_conversion(*, claim, result_bytes, result_ext, thumbnail_bytes, load_seconds, run_seconds, label=""):
+    """Store the result of a running job. A job cancelled, deleted or taken from this worker
+    meanwhile keeps no result of this attempt (its files are removed again)."""
+    conversion = Conversion.objects.filter(pk=claim.pk).first()
+    if conversion is None:
+        return None
     storage = conversion.result.storage
     result_name = storage.save(_result_path_for(conversion, f"result.{result_ext}"), ContentFile(result_bytes))
     thumb_name = storage.save(_result_path_for(conversion, "thumb.jpg"), ContentFile(thumbnail_bytes))
-    done = Conversion.objects.filter(id=conversion_id, status=Conversion.Status.RUNNING).update(
+    done = delivery.fenced(Conversion, claim, Status.RUNNING).update(
         result=result_name,
         thumbnail=thumb_name,
-        status=Conversion.Status.SUCCEEDED,
+        status=Status.SUCCEEDED,
         progress=1.0,
         progress_detail="",
         finished_at=timezone.now(),
+        lease_expires_at=None,
         load_seconds=load_seconds,
         run_seconds=run_seconds,
         label=label[:200],
@@ -170,16 +175,57 @@ def finish_conversion(
     )
     if not done:
         _delete_files([(storage, result_name), (storage, thumb_name)])
-        mark_cancelled(conversion_id=conversion_id)
+        mark_cancelled(claim=claim)
         return None
     conversion.refresh_from_db()
     return conversion
 
 
-def fail_conversion(*, conversion_id, reason):
-    Conversion.objects.filter(id=conversion_id).exclude(status__in=Conversion.FINISHED).update(
-        status=Conversion.Status.FAILED, error=reason[:2000], finished_at=timezone.now()
+def fail_conversion(*, claim, reason):
+    """The worker gives up on its job, with a reason a person can read."""
+    delivery.fenced(Conversion, claim, *ACTIVE).update(
+        status=Status.FAILED, error=reason[:2000], finished_at=timezone.now(), lease_expires_at=None
     )
+
+
+def sweep_conversions(*, now=None):
+    """Settle every conversion a fault left behind (the sweeper calls this). Returns counts.
+
+    - running or cancelling, lease run out (the worker died, froze or lost the database):
+      a cancelling job is cancelled; a running one goes back to the queue, or fails after its
+      last attempt (a job that stops its worker every time must not stop it for ever);
+    - queued longer than RESTYLE_QUEUE_TIMEOUT_MINUTES: no worker can take it; it fails;
+    - queued with a message that may be lost: a new one is sent.
+    """
+    now = now or timezone.now()
+    counts = {"requeued": 0, "failed": 0, "cancelled": 0, "expired": 0, "resent": 0}
+    expired = Conversion.objects.filter(status__in=ACTIVE, lease_expires_at__lt=now)
+    for pk, status, token, attempts in expired.values_list("pk", "status", "claim_token", "attempts"):
+        row = Conversion.objects.filter(pk=pk, claim_token=token, status=status, lease_expires_at__lt=now)
+        if status == Status.CANCELLING:
+            counts["cancelled"] += row.update(status=Status.CANCELLED, finished_at=now, lease_expires_at=None)
+        elif attempts >= settings.RESTYLE_JOB_MAX_ATTEMPTS:
+            counts["failed"] += row.update(
+                status=Status.FAILED, finished_at=now, lease_expires_at=None,
+                error=f"The worker converting this photo stopped {attempts} times before it was done, so it "
+                "was given up. The photo may be too large or unusual for this model; try a smaller one.",
+            )
+        else:
+            requeued = row.update(
+                status=Status.QUEUED, queued_at=now, dispatched_at=None, dispatches=0, lease_expires_at=None,
+                progress=0.0, progress_detail="",
+            )
+            if requeued:
+                log.warning("conversion %s: its worker stopped answering (attempt %d); queued again", pk, attempts)
+            counts["requeued"] += requeued
+    timeout = timedelta(minutes=settings.RESTYLE_QUEUE_TIMEOUT_MINUTES)
+    counts["expired"] = Conversion.objects.filter(status=Status.QUEUED, queued_at__lt=now - timeout).update(
+        status=Status.FAILED, finished_at=now,
+        error=f"No worker was free to convert this photo within {settings.RESTYLE_QUEUE_TIMEOUT_MINUTES:g} "
+        "minutes. Please try again later.",
+    )
+    counts["resent"] = delivery.resend_overdue(Conversion, Q(status=Status.QUEUED), now=now)
+    return counts
 
 
 def delete_conversion(*, conversion):

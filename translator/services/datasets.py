@@ -10,10 +10,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ..models import Dataset
 from ..uploads import validate_image_upload
+from . import delivery
 from .errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -45,7 +47,7 @@ def create_dataset(*, name, family, archive=None, server_path="", created_by=Non
             archive.seek(0)
             dataset.archive.save("dataset.zip", File(archive), save=False)
         dataset.save()
-        transaction.on_commit(lambda: enqueue_dataset_check(dataset_id=dataset.pk))
+        transaction.on_commit(lambda: delivery.send(dataset))
     return dataset
 
 
@@ -67,33 +69,60 @@ def allowed_server_folder(path):
     return resolved
 
 
-def enqueue_dataset_check(*, dataset_id):
-    from ..tasks import check_dataset
-
-    try:
-        check_dataset.apply_async(args=[dataset_id], queue="slow", retry=True)
-    except Exception:
-        log.exception("could not enqueue the check of dataset %s", dataset_id)
-        Dataset.objects.filter(pk=dataset_id).update(
-            status=Dataset.Status.INVALID,
-            problems=["The checking service is unavailable; use “Check again” once it is back."],
-        )
+# A check waits while its dataset is "checking" and no worker holds its lease.
+WAITING = Q(status=Dataset.Status.CHECKING, lease_expires_at__isnull=True)
 
 
 def recheck_dataset(*, dataset):
-    Dataset.objects.filter(pk=dataset.pk).update(status=Dataset.Status.CHECKING)
-    transaction.on_commit(lambda: enqueue_dataset_check(dataset_id=dataset.pk))
+    Dataset.objects.filter(pk=dataset.pk).update(
+        status=Dataset.Status.CHECKING, lease_expires_at=None, queued_at=timezone.now(), dispatched_at=None,
+        dispatches=0, attempts=0,
+    )
+    dataset.refresh_from_db()
+    transaction.on_commit(lambda: delivery.send(dataset))
 
 
-def check_dataset(*, dataset_id):
-    """Unpack (archives), check every file and the family's layout, and record what was found."""
+def claim_dataset_check(*, dataset_id):
+    return delivery.claim(
+        Dataset, pk=dataset_id, waiting=WAITING, running_status=None,
+        lease_seconds=settings.RESTYLE_JOB_LEASE_SECONDS,
+    )
+
+
+def renew_dataset_lease(*, claim):
+    return delivery.renew(Dataset, claim, Dataset.Status.CHECKING, lease_seconds=settings.RESTYLE_JOB_LEASE_SECONDS)
+
+
+def sweep_datasets(*, now=None):
+    """Checks whose worker went silent are checked again, or given up after the last attempt;
+    checks whose message may be lost get a new one."""
+    now = now or timezone.now()
+    counts = {"requeued": 0, "failed": 0}
+    expired = Dataset.objects.filter(status=Dataset.Status.CHECKING, lease_expires_at__lt=now)
+    for pk, token, attempts in expired.values_list("pk", "claim_token", "attempts"):
+        row = Dataset.objects.filter(pk=pk, claim_token=token, lease_expires_at__lt=now)
+        if attempts >= settings.RESTYLE_JOB_MAX_ATTEMPTS:
+            counts["failed"] += row.update(
+                status=Dataset.Status.INVALID, lease_expires_at=None, checked_at=now,
+                problems=[f"The check stopped its worker {attempts} times; the archive may be too large "
+                          "for the worker. Use “Check again” to retry."],
+            )
+        else:
+            counts["requeued"] += row.update(lease_expires_at=None, queued_at=now, dispatched_at=None, dispatches=0)
+    counts["resent"] = delivery.resend_overdue(Dataset, WAITING, now=now)
+    return counts
+
+
+def check_dataset(*, dataset_id, claim=None):
+    """Unpack (archives), check every file and the family's layout, and record what was found.
+    With a worker's `claim`, nothing is recorded once the check is no longer that worker's."""
     dataset = Dataset.objects.get(pk=dataset_id)
     problems = []
     if dataset.archive:
         try:
             dataset.folder = str(_unpack(dataset))
         except DatasetArchiveError as exc:
-            _record(dataset, problems=[str(exc)], counts={}, samples=[])
+            _record(dataset, problems=[str(exc)], counts={}, samples=[], claim=claim)
             return dataset
     folder = Path(dataset.folder)
     files, size, file_problems = _check_files(folder)
@@ -102,11 +131,11 @@ def check_dataset(*, dataset_id):
     report = _family_report(dataset.family, folder)
     problems += list(report.problems)
     samples = [str(Path(p).relative_to(folder)) for p in report.samples[:SAMPLES_SHOWN]]
-    _record(dataset, problems=problems, counts=report.counts, samples=samples)
+    _record(dataset, problems=problems, counts=report.counts, samples=samples, claim=claim)
     return dataset
 
 
-def _record(dataset, *, problems, counts, samples):
+def _record(dataset, *, problems, counts, samples, claim=None):
     if len(problems) > MAX_PROBLEMS_LISTED:
         problems = problems[:MAX_PROBLEMS_LISTED] + [f"… and {len(problems) - MAX_PROBLEMS_LISTED} more problems."]
     dataset.problems = problems
@@ -114,7 +143,13 @@ def _record(dataset, *, problems, counts, samples):
     dataset.samples = samples
     dataset.status = Dataset.Status.INVALID if problems else Dataset.Status.READY
     dataset.checked_at = timezone.now()
-    dataset.save()
+    dataset.lease_expires_at = None
+    if claim is None:
+        dataset.save()
+        return
+    fields = ("folder", "file_count", "size_bytes", "problems", "counts", "samples", "status", "checked_at",
+              "lease_expires_at", "archive")
+    delivery.fenced(Dataset, claim, Dataset.Status.CHECKING).update(**{f: getattr(dataset, f) for f in fields})
 
 
 def _family_report(family, folder):

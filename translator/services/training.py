@@ -2,23 +2,27 @@
 cancelled) driven by admin actions and by the training task, and the model versions they make.
 
 Every transition is a conditional UPDATE on the current state, so two clicks, two workers or a
-click racing a worker can never both win: starting twice starts one run.
+click racing a worker can never both win: starting twice starts one run. What the worker writes
+is fenced by its claim (services.delivery), so a worker presumed dead that comes back changes
+nothing; a run whose worker goes silent is failed by the sweeper and can be resumed.
 """
 import logging
 import shutil
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ..models import ArtModel, Dataset, ModelVersion, TrainingRun
+from . import delivery
 from .errors import ServiceError
 
 log = logging.getLogger(__name__)
 
 Status = TrainingRun.Status
+ACTIVE = (Status.RUNNING, Status.CANCELLING)
 
 
 def training_config_class(family):
@@ -48,23 +52,15 @@ def start_run(*, run):
     """Queue a new run, or resume a stopped or failed one from its last checkpoint."""
     startable = (Status.CREATED, Status.CANCELLED, Status.FAILED)
     if not TrainingRun.objects.filter(pk=run.pk, status__in=startable).update(
-        status=Status.QUEUED, error="", finished_at=None
+        status=Status.QUEUED, error="", finished_at=None, queued_at=timezone.now(), dispatched_at=None,
+        dispatches=0, attempts=0,
     ):
         run.refresh_from_db(fields=["status"])
         raise ServiceError(f"“{run}” is {run.get_status_display().lower()}; it cannot be started now.")
-    transaction.on_commit(lambda: enqueue_run(run_id=run.pk))
     run.refresh_from_db()
+    # Stored either way: if the broker cannot be reached now, the sweeper sends it later.
+    transaction.on_commit(lambda: delivery.send(run))
     return run
-
-
-def enqueue_run(*, run_id):
-    from ..tasks import run_training
-
-    try:
-        run_training.apply_async(args=[run_id], queue="training", retry=True)
-    except Exception:
-        log.exception("could not enqueue training run %s", run_id)
-        fail_run(run_id=run_id, reason="The training service is unavailable; start the run again once it is back.")
 
 
 def stop_run(*, run):
@@ -92,18 +88,21 @@ def clone_run(*, run, created_by=None):
 
 
 def claim_run(*, run_id, worker=""):
+    """The run's Claim for this worker, or None when it is not queued (taken, stopped, removed)."""
     now = timezone.now()
-    claimed = TrainingRun.objects.filter(pk=run_id, status=Status.QUEUED).update(
-        status=Status.RUNNING, worker=worker[:200], heartbeat_at=now
+    claim = delivery.claim(
+        TrainingRun, pk=run_id, waiting=Q(status=Status.QUEUED), running_status=Status.RUNNING,
+        lease_seconds=settings.RESTYLE_TRAINING_HEARTBEAT_TIMEOUT, worker=worker[:200], heartbeat_at=now,
     )
-    if claimed:
+    if claim:
         TrainingRun.objects.filter(pk=run_id, started_at__isnull=True).update(started_at=now)
-    return bool(claimed)
+    return claim
 
 
-def record_run_progress(*, run_id, progress):
-    """`progress` is an mlcore.engine.Progress."""
-    TrainingRun.objects.filter(pk=run_id, status__in=[Status.RUNNING, Status.CANCELLING]).update(
+def record_run_progress(*, claim, progress):
+    """`progress` is an mlcore.engine.Progress. Also a sign of life."""
+    delivery.renew(
+        TrainingRun, claim, *ACTIVE, lease_seconds=settings.RESTYLE_TRAINING_HEARTBEAT_TIMEOUT,
         step=progress.step,
         total_steps=progress.total_steps,
         images_per_second=progress.images_per_second,
@@ -114,32 +113,37 @@ def record_run_progress(*, run_id, progress):
     )
 
 
-def beat(*, run_id):
-    TrainingRun.objects.filter(pk=run_id, status__in=[Status.RUNNING, Status.CANCELLING]).update(
-        heartbeat_at=timezone.now()
+def beat(*, claim):
+    """The worker is alive (also during a step that takes minutes); False once the run is not its own."""
+    return delivery.renew(
+        TrainingRun, claim, *ACTIVE, lease_seconds=settings.RESTYLE_TRAINING_HEARTBEAT_TIMEOUT,
+        heartbeat_at=timezone.now(),
     )
 
 
-def stop_requested(*, run_id):
-    return not TrainingRun.objects.filter(pk=run_id, status=Status.RUNNING).exists()
+def stop_requested(*, claim):
+    return not delivery.fenced(TrainingRun, claim, Status.RUNNING).exists()
 
 
-def run_stopped(*, run_id, step):
-    TrainingRun.objects.filter(pk=run_id, status__in=[Status.RUNNING, Status.CANCELLING]).update(
-        status=Status.CANCELLED, step=step, finished_at=timezone.now()
+def run_stopped(*, claim, step):
+    delivery.fenced(TrainingRun, claim, *ACTIVE).update(
+        status=Status.CANCELLED, step=step, finished_at=timezone.now(), lease_expires_at=None
     )
 
 
-def fail_run(*, run_id, reason):
-    TrainingRun.objects.filter(pk=run_id).exclude(status__in=[Status.SUCCEEDED, Status.CANCELLED]).update(
-        status=Status.FAILED, error=reason[:4000], finished_at=timezone.now()
+def fail_run(*, claim, reason):
+    delivery.fenced(TrainingRun, claim, *ACTIVE).update(
+        status=Status.FAILED, error=reason[:4000], finished_at=timezone.now(), lease_expires_at=None
     )
 
 
-def finish_run(*, run_id, result):
+def finish_run(*, claim, result):
     """The run completed: its model becomes a new, unpublished version of its catalogue entry,
-    with the last sample grid (outputs on the probe images) as the version's preview."""
-    run = TrainingRun.objects.select_related("art_model").get(pk=run_id)
+    with the last sample grid (outputs on the probe images) as the version's preview. Returns
+    None (and adds nothing) when the run is no longer this worker's."""
+    run = delivery.fenced(TrainingRun, claim, *ACTIVE).select_related("art_model").first()
+    if run is None:
+        return None
     with transaction.atomic():
         art_model = run.art_model or _new_art_model(run)
         last = art_model.versions.order_by("-number").first()
@@ -153,10 +157,16 @@ def finish_run(*, run_id, result):
             with open(result.sample_path, "rb") as fh:
                 version.preview.save("preview.jpg", File(fh), save=False)
         version.save()
-        TrainingRun.objects.filter(pk=run_id).update(
+        if not delivery.fenced(TrainingRun, claim, *ACTIVE).update(
             status=Status.SUCCEEDED, step=result.step, finished_at=timezone.now(), art_model=art_model,
-            model_version=version, labels=list(result.labels),
-        )
+            model_version=version, labels=list(result.labels), lease_expires_at=None,
+        ):
+            # Taken over while the files were copied: add nothing.
+            transaction.set_rollback(True)
+            for field in (version.checkpoint, version.preview):
+                if field:
+                    field.storage.delete(field.name)
+            return None
     return version
 
 
@@ -172,21 +182,25 @@ def _new_art_model(run):
     return ArtModel.objects.create(slug=slug, name=run.name, family=run.family, is_active=False)
 
 
-def reap_stale_runs():
+def sweep_runs(*, now=None):
     """Runs whose worker went silent (died, was killed, lost the machine) are never left
-    "running" forever: they become failed (or cancelled, if a stop was asked) and can be
-    resumed from their last checkpoint. Returns how many were reaped."""
-    cutoff = timezone.now() - timedelta(seconds=settings.RESTYLE_TRAINING_HEARTBEAT_TIMEOUT)
-    stale = TrainingRun.objects.filter(heartbeat_at__lt=cutoff)
-    cancelled = stale.filter(status=Status.CANCELLING).update(status=Status.CANCELLED, finished_at=timezone.now())
+    "running" forever: they become failed (or cancelled, if a stop was asked) and can be resumed
+    from their last checkpoint. Queued runs whose message may be lost get a new one."""
+    now = now or timezone.now()
+    stale = TrainingRun.objects.filter(lease_expires_at__lt=now)
+    cancelled = stale.filter(status=Status.CANCELLING).update(
+        status=Status.CANCELLED, finished_at=now, lease_expires_at=None
+    )
     failed = stale.filter(status=Status.RUNNING).update(
         status=Status.FAILED,
-        finished_at=timezone.now(),
+        finished_at=now,
+        lease_expires_at=None,
         error="The worker stopped responding. Resume the run to continue from its last checkpoint.",
     )
     if cancelled or failed:
-        log.warning("reaped %d silent training runs", cancelled + failed)
-    return cancelled + failed
+        log.warning("settled %d training runs whose worker went silent", cancelled + failed)
+    resent = delivery.resend_overdue(TrainingRun, Q(status=Status.QUEUED), now=now)
+    return {"failed": failed, "cancelled": cancelled, "resent": resent}
 
 
 def delete_run_files(*, run):

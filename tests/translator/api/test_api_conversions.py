@@ -133,7 +133,7 @@ def test_the_list_is_mine_newest_first_and_paginated(alice_api, user, other_user
 
 def test_the_list_filters_by_model_state_and_date(alice_api, user, art_model, conversion, upload_file):
     other = services.create_conversion(owner=user, upload=upload_file(), art_model=art_model)
-    services.fail_conversion(conversion_id=other.id, reason="test")
+    services.fail_conversion(claim=services.claim_conversion(conversion_id=other.id), reason="test")
     Conversion.objects.filter(id=conversion.id).update(created_at=timezone.now() - dt.timedelta(days=3))
 
     def ids(**params):

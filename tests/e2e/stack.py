@@ -1,0 +1,203 @@
+"""A Restyle site made of real processes on free ports: redis-server, Celery workers, gunicorn.
+
+The fault tests and the soak script (tests/e2e/soak.py) start one, then break it the way
+production breaks: kill -9 of a worker's pool child or main process, of redis-server; SIGSTOP.
+Every process inherits one environment (database, media folder, broker URL), so the stack is
+whatever that environment says; nothing here knows about pytest.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check, timeout, what, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def children(pid):
+    """The pids of `pid`'s child processes (from /proc, so no extra package is needed)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name is in parentheses and may hold spaces: the ppid follows the last ')'.
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is dead for our purposes
+        return (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]) != "Z"
+    except OSError:
+        return False
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen
+    log: Path
+
+    @property
+    def pid(self):
+        return self.popen.pid
+
+    def signal(self, signum):
+        if self.popen.poll() is None:
+            os.kill(self.pid, signum)
+
+    def stop(self, timeout=20):
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(10)
+
+    def log_text(self):
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+@dataclass
+class Stack:
+    """`env` holds the RESTYLE_* settings every process shares (database, media, broker)."""
+
+    workdir: Path
+    env: dict
+    processes: list = field(default_factory=list)
+    redis: Process | None = None
+    web_url: str = ""
+
+    @property
+    def redis_url(self):
+        return self.env["RESTYLE_REDIS_URL"]
+
+    def _spawn(self, name, argv, extra_env=None):
+        log = self.workdir / f"{name}.log"
+        popen = subprocess.Popen(
+            argv, cwd=REPO, env={**os.environ, **self.env, **(extra_env or {})},
+            stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        process = Process(name, popen, log)
+        self.processes.append(process)
+        return process
+
+    # --- redis -----------------------------------------------------------------------------
+
+    def start_redis(self, persist=False):
+        exe = shutil.which("redis-server")
+        if exe is None:
+            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+        port = urlparse(self.redis_url).port
+        data = self.workdir / "redis"
+        data.mkdir(exist_ok=True)
+        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if persist else ["--save", "", "--appendonly", "no"]
+        self.redis = self._spawn("redis", [exe, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data),
+                                           "--maxmemory-policy", "noeviction", *persistence])
+        wait_for(self.redis_answers, 15, f"redis-server on port {port}")
+        return self.redis
+
+    def redis_answers(self):
+        try:
+            with socket.create_connection(("127.0.0.1", urlparse(self.redis_url).port), timeout=0.5) as s:
+                s.settimeout(0.5)
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def kill_redis(self):
+        self.redis.signal(signal.SIGKILL)
+        self.redis.popen.wait(10)
+
+    # --- workers -----------------------------------------------------------------------------
+
+    def start_worker(self, name, queues, *, pool="prefork", concurrency=1, extra_env=None, wait=True):
+        hostname = f"{name}@{socket.gethostname()}"
+        worker = self._spawn(
+            name,
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-n", hostname,
+             "--pool", pool, "--concurrency", str(concurrency), "--without-gossip", "--without-mingle",
+             "--loglevel", "INFO"],
+            {"PYTHONUNBUFFERED": "1", **(extra_env or {})},
+        )
+        worker.hostname = hostname
+        if wait:
+            self.wait_ready(worker)
+        return worker
+
+    def wait_ready(self, worker, timeout=90):
+        def ready():
+            if worker.popen.poll() is not None:
+                raise AssertionError(f"the worker {worker.name} exited:\n{worker.log_text()[-4000:]}")
+            return " ready." in worker.log_text()
+
+        wait_for(ready, timeout, f"the worker {worker.name} to be ready")
+
+    def pool_children(self, worker):
+        """The prefork pool's child processes, where the tasks run."""
+        return children(worker.pid)
+
+    # --- web -----------------------------------------------------------------------------
+
+    def start_web(self, workers=2, threads=4):
+        port = free_port()
+        web = self._spawn(
+            "web", [sys.executable, "-m", "gunicorn", "-c", "site/gunicorn.conf.py", "config.wsgi"],
+            {"RESTYLE_HOST": "127.0.0.1", "RESTYLE_PORT": str(port), "RESTYLE_WEB_WORKERS": str(workers),
+             "RESTYLE_WEB_THREADS": str(threads)},
+        )
+        self.web_url = f"http://127.0.0.1:{port}"
+
+        def answers():
+            if web.popen.poll() is not None:
+                raise AssertionError(f"gunicorn exited:\n{web.log_text()[-4000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return True
+            except OSError:
+                return False
+
+        wait_for(answers, 60, "gunicorn")
+        return web
+
+    def stop(self):
+        for process in reversed(self.processes):
+            process.stop()
+        self.processes.clear()
+
+    def logs(self, tail=3000):
+        return "\n".join(f"--- {p.name} ---\n{p.log_text()[-tail:]}" for p in self.processes)
