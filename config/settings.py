@@ -167,6 +167,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Where workers run the networks: "cpu", "cuda", "cuda:1"...; precision "fp32", "bf16", "fp16".
 RESTYLE_INFERENCE_DEVICE = env("INFERENCE_DEVICE", "cpu")
 RESTYLE_INFERENCE_DTYPE = env("INFERENCE_DTYPE", "fp32")
+# Memory one conversion may use besides the loaded network. A photo whose conversion would need
+# more is converted at the largest size that fits (mlcore works the need out per network), so
+# a worker's peak memory does not grow with the photo, whatever the upload limit.
+RESTYLE_CONVERSION_MEMORY_MB = float(env("CONVERSION_MEMORY_MB", "2048"))
 # Networks kept loaded per worker process (each fast-style network is ~7 MB).
 RESTYLE_INFERER_CACHE_SIZE = int(env("INFERER_CACHE_SIZE", "8"))
 RESTYLE_THUMBNAIL_SIDE = 480

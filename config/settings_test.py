@@ -24,5 +24,7 @@ from .settings import *  # noqa: E402,F401,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  (whitenoise warns without it)
-# Unit tests run without Redis; throttling is exercised on this process's memory instead.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Unit tests run without Redis; throttling is exercised on this process's memory instead. A
+# test that starts a whole site (tests/e2e/stack.py) names its Redis cache explicitly.
+if not os.environ.get("RESTYLE_CACHE_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -32,11 +32,11 @@ from pathlib import Path
 RANDOM_NOTE = "random VGG16 loss network: same cost as the ImageNet one, no real style model"
 
 
-FAMILY_BENCHES = {"pix2pix": "mlcore.pix2pix.bench", "ugatit": "mlcore.ugatit.bench"}
+FAMILY_BENCHES = {"pix2pix": "mlcore.pix2pix.bench", "ugatit": "mlcore.ugatit.bench", "memory": "mlcore.memory_bench"}
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m mlcore.bench [fast-style|pix2pix|ugatit] [options]``: fast style by default;
+    """``python -m mlcore.bench [fast-style|pix2pix|ugatit|memory] [options]``: fast style by default;
     the other families' benchmarks take their own options (``--help`` after the name)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in FAMILY_BENCHES:

@@ -24,9 +24,10 @@ from torch import nn
 
 from mlcore import images
 from mlcore.checkpoint import load_model
+from mlcore.memory import MemoryModel
 from mlcore.registry import Family, get_family
 
-__all__ = ["Inferer", "parse_dtype", "DTYPES"]
+__all__ = ["Inferer", "MemoryBudgetError", "parse_dtype", "DTYPES"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,14 @@ def parse_dtype(dtype: str | torch.dtype) -> torch.dtype:
         return DTYPES[dtype]
     except KeyError:
         raise ValueError(f"unknown dtype {dtype!r} (choose from {', '.join(DTYPES)})") from None
+
+
+class MemoryBudgetError(ValueError):
+    """Even a small image would not fit in the memory a translation is given."""
+
+
+# The smallest side a photo is shrunk to for its translation to fit in memory.
+_MIN_FIT_SIDE = 64
 
 
 class Inferer:
@@ -66,6 +75,7 @@ class Inferer:
         self.device = torch.device(device)
         self.dtype = parse_dtype(dtype)
         self.net = net.to(device=self.device, dtype=self.dtype).eval().requires_grad_(False)
+        self._memory: MemoryModel | None = None
 
     @classmethod
     def load(
@@ -105,6 +115,33 @@ class Inferer:
     def meta(self) -> dict[str, Any]:
         return dict(self._meta)
 
+    @property
+    def memory(self) -> MemoryModel:
+        """How many bytes translating an image of a given size needs (``memory.bytes_for(w, h)``,
+        ``memory.max_pixels(budget)``), worked out once on the meta device."""
+        if self._memory is None:
+            self._memory = MemoryModel.fit(
+                lambda: self._family.build(self._config), self._family.translate, self.dtype
+            )
+        return self._memory
+
+    def fit_size(self, width: int, height: int, max_bytes: float) -> tuple[int, int]:
+        """The largest size of ``width`` x ``height``'s shape whose translation needs at most
+        ``max_bytes`` (the size itself when it fits). ``MemoryBudgetError`` when even a
+        64-pixel side would not fit."""
+        most = self.memory.max_pixels(max_bytes)
+        if width * height <= most:
+            return width, height
+        scale = (most / (width * height)) ** 0.5
+        fitted = (int(width * scale), int(height * scale))
+        if min(fitted) < _MIN_FIT_SIDE:
+            need = self.memory.bytes_for(*_at_least(width, height, _MIN_FIT_SIDE)) / 2**20
+            raise MemoryBudgetError(
+                f"{self.family} needs about {need:.0f} MiB for even a small image; "
+                f"{max_bytes / 2**20:.0f} MiB is allowed"
+            )
+        return fitted
+
     def translate_tensor(self, x01: torch.Tensor) -> torch.Tensor:
         """``N x 3 x H x W`` in [0, 1] -> same shape, float32 in [0, 1], on the input's device."""
         with torch.inference_mode():
@@ -112,15 +149,23 @@ class Inferer:
             y = self._family.translate(self.net, x)
             return y.to(device=x01.device, dtype=torch.float32)
 
-    def translate(self, img: Image.Image) -> Image.Image:
+    def translate(self, img: Image.Image, *, max_bytes: float | None = None) -> Image.Image:
         """Translate a PIL image of any size and mode.
 
         Returns an image of the input's size: RGB, or RGBA carrying the input's alpha when the
-        input had transparency (alpha band, palette alpha or a transparent colour).
+        input had transparency (alpha band, palette alpha or a transparent colour). With
+        ``max_bytes``, an image whose translation would need more memory is shrunk first to
+        the largest size that fits (``fit_size``), and the result has that size.
         """
         if images.exif_orientation(img) != 1:
             img = ImageOps.exif_transpose(img)
         rgb, alpha = images.split_alpha(img)
+        if max_bytes is not None:
+            size = self.fit_size(rgb.width, rgb.height, max_bytes)
+            if size != rgb.size:
+                log.info("shrinking %dx%d to %dx%d to fit %.0f MiB", *rgb.size, *size, max_bytes / 2**20)
+                rgb = rgb.resize(size, Image.Resampling.LANCZOS)
+                alpha = alpha.resize(size, Image.Resampling.LANCZOS) if alpha is not None else None
         started = time.perf_counter()
         result = images.tensor_to_pil(self.translate_tensor(images.pil_to_tensor(rgb)))
         log.debug(
@@ -147,3 +192,8 @@ class Inferer:
         with torch.inference_mode():
             x = images.pil_to_tensor(rgb).to(device=self.device, dtype=self.dtype)
             return images.tensor_to_pil(self._family.attention(self.net, x))
+
+
+def _at_least(width: int, height: int, side: int) -> tuple[int, int]:
+    scale = side / min(width, height)
+    return max(side, round(width * scale)), max(side, round(height * scale))

@@ -8,3 +8,11 @@ threads = int(os.environ.get("RESTYLE_WEB_THREADS", "4"))
 timeout = 120
 accesslog = "-"
 errorlog = "-"
+
+
+def post_worker_init(worker):
+    # Every web process also settles jobs that faults left behind (translator/sweeper.py), so
+    # that they end even when no Celery worker is left to do it.
+    from translator import sweeper
+
+    sweeper.start()

@@ -54,8 +54,36 @@ def translate_photo(conversion):
     with conversion.photo.image.open("rb") as fh:
         image = open_image(fh)
     started = time.perf_counter()
-    result = inferer.translate(image)
-    return Outcome(result, load_seconds, time.perf_counter() - started)
+    result = inferer.translate(image, max_bytes=settings.RESTYLE_CONVERSION_MEMORY_MB * 2**20)
+    label = ""
+    if result.size != image.size:
+        label = (f"Converted at {result.width}×{result.height}, the largest this server converts with this "
+                 f"model (the photo is {image.width}×{image.height}).")
+    return Outcome(result, load_seconds, time.perf_counter() - started, label)
+
+
+def release_memory():
+    """After a failed allocation: drop the loaded networks and the GPU's cached blocks, so the
+    worker goes on with its memory back."""
+    import gc
+
+    import torch
+
+    with _cache_lock:
+        _cache.clear()
+        _vgg_cache.clear()
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def is_out_of_memory(exc):
+    """Whether `exc` says an allocation failed (on the CPU or the GPU)."""
+    import torch
+
+    if isinstance(exc, (MemoryError, torch.OutOfMemoryError)):
+        return True
+    return isinstance(exc, RuntimeError) and ("can't allocate memory" in str(exc) or "out of memory" in str(exc))
 
 
 _vgg_cache = {}  # (weights, path, pooling, device) -> VGG19 features, one per worker process
@@ -126,8 +154,7 @@ def encode_result(image):
     if image.mode == "RGBA":
         image.save(buf, "PNG", optimize=False, compress_level=6)
         return buf.getvalue(), "png"
-    image.convert("RGB").save(buf, "JPEG", quality=92, subsampling=0, optimize=True)
-    return buf.getvalue(), "jpg"
+    return save_jpeg(image.convert("RGB"), quality=92, subsampling=0), "jpg"
 
 
 def encode_thumbnail(image, side=None):
@@ -139,6 +166,17 @@ def encode_thumbnail(image, side=None):
         background = Image.new("RGB", thumb.size, "white")
         background.paste(thumb, mask=thumb.getchannel("A"))
         thumb = background
-    buf = io.BytesIO()
-    thumb.convert("RGB").save(buf, "JPEG", quality=85, optimize=True)
+    return save_jpeg(thumb.convert("RGB"), quality=85)
+
+
+def save_jpeg(image, **options):
+    """JPEG bytes, with optimised Huffman tables when Pillow can: it sizes the buffer of an
+    optimised JPEG at one byte per pixel, which a detailed image at high quality outgrows
+    ("Suspension not allowed here"); such an image is saved without the optimisation."""
+    try:
+        buf = io.BytesIO()
+        image.save(buf, "JPEG", optimize=True, **options)
+    except OSError:
+        buf = io.BytesIO()
+        image.save(buf, "JPEG", **options)
     return buf.getvalue()

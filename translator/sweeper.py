@@ -1,4 +1,5 @@
-"""The sweeper: a thread in every worker's main process that settles what faults leave behind.
+"""The sweeper: a thread in every worker's main process and every web process that settles
+what faults leave behind (in the web too, so that jobs end even when no worker is left).
 
 Every RESTYLE_SWEEP_SECONDS it calls services.sweep(): jobs whose lease ran out go back to the
 queue (or fail after their last attempt), waiting jobs whose message may be lost get a new one.
@@ -37,6 +38,8 @@ def sweep_forever():
 
 @worker_ready.connect
 def start(sender=None, **kwargs):
+    """Start sweeping in this process (a Celery worker when it is ready; gunicorn's
+    post_worker_init hook for the web processes)."""
     if settings.RESTYLE_SWEEP_SECONDS <= 0:
         return
     _stop.clear()

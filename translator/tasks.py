@@ -32,6 +32,7 @@ def run_conversion(conversion_id):
 def _convert(claim, lease_lost):
     # mlcore (and torch) load in the worker only; the web process never pays for them.
     from mlcore.checkpoint import CheckpointError
+    from mlcore.inference import MemoryBudgetError
     from mlcore.vgg import MissingVGGWeightsError
 
     conversion_id = claim.pk
@@ -72,9 +73,11 @@ def _convert(claim, lease_lost):
         log.info("conversion %s was deleted while running", conversion_id)
     except SoftTimeLimitExceeded:
         services.fail_conversion(claim=claim, reason="The conversion took too long and was stopped.")
-    except MemoryError:
+    except MemoryBudgetError as exc:
+        log.warning("conversion %s: %s (RESTYLE_CONVERSION_MEMORY_MB)", conversion_id, exc)
         services.fail_conversion(
-            claim=claim, reason="The image is too large for the worker's memory. Try a smaller photo."
+            claim=claim, reason="This model needs more memory than this server gives a conversion; an "
+            "administrator has to raise RESTYLE_CONVERSION_MEMORY_MB or use a smaller model.",
         )
     except CheckpointError:
         log.exception("conversion %s: the model file did not load", conversion_id)
@@ -91,6 +94,13 @@ def _convert(claim, lease_lost):
             "An administrator has to provide RESTYLE_VGG19_WEIGHTS.",
         )
     except Exception as exc:
+        if inference.is_out_of_memory(exc):
+            log.warning("conversion %s ran out of memory: %s", conversion_id, exc)
+            inference.release_memory()
+            services.fail_conversion(
+                claim=claim, reason="The worker ran out of memory converting this photo. Try a smaller photo."
+            )
+            return
         # The details (paths, tracebacks) go to the log, not to the user.
         log.exception("conversion %s failed", conversion_id)
         services.fail_conversion(

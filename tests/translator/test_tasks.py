@@ -99,3 +99,47 @@ def test_a_gatys_job_without_vgg_weights_fails_with_a_reason(user, gatys_model, 
     conversion.refresh_from_db()
     assert conversion.status == Conversion.Status.FAILED
     assert "RESTYLE_VGG19_WEIGHTS" in conversion.error
+
+
+def test_a_photo_too_large_for_the_memory_budget_is_converted_smaller_and_says_so(user, art_model, upload_file, settings):
+    from mlcore.inference import Inferer
+
+    inferer = Inferer.load(art_model.current_version.checkpoint.path)
+    settings.RESTYLE_CONVERSION_MEMORY_MB = inferer.memory.bytes_for(320, 240) / 2**20
+    conversion = services.create_conversion(owner=user, upload=upload_file(size=(1280, 960)), art_model=art_model)
+    run_conversion(str(conversion.id))
+    conversion.refresh_from_db()
+    assert conversion.status == Conversion.Status.SUCCEEDED, conversion.error
+    with conversion.result.open("rb") as fh:
+        width, height = Image.open(io.BytesIO(fh.read())).size
+    assert 310 <= width <= 320 and abs(width / height - 4 / 3) < 0.01
+    assert f"Converted at {width}×{height}" in conversion.label and "the photo is 1280×960" in conversion.label
+
+
+def test_a_model_that_cannot_fit_the_memory_budget_fails_in_words_and_the_worker_goes_on(
+    user, art_model, upload_file, settings
+):
+    settings.RESTYLE_CONVERSION_MEMORY_MB = 0.01
+    doomed = services.create_conversion(owner=user, upload=upload_file(), art_model=art_model)
+    run_conversion(str(doomed.id))
+    doomed.refresh_from_db()
+    assert doomed.status == Conversion.Status.FAILED
+    assert "RESTYLE_CONVERSION_MEMORY_MB" in doomed.error
+
+    settings.RESTYLE_CONVERSION_MEMORY_MB = 2048
+    fine = services.create_conversion(owner=user, upload=upload_file(), art_model=art_model)
+    run_conversion(str(fine.id))
+    assert Conversion.objects.get(id=fine.id).status == Conversion.Status.SUCCEEDED
+
+
+def test_a_detailed_result_that_outgrows_pillows_optimised_jpeg_buffer_is_still_saved():
+    import random
+
+    from translator.inference import encode_result
+
+    # Noise at quality 92 with full-resolution colour takes more than a byte per pixel, the
+    # buffer Pillow gives an optimised JPEG ("Suspension not allowed here").
+    noise = Image.frombytes("RGB", (320, 240), random.Random(1).randbytes(320 * 240 * 3))
+    data, ext = encode_result(noise)
+    assert ext == "jpg" and len(data) > 320 * 240
+    assert Image.open(io.BytesIO(data)).size == (320, 240)

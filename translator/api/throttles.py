@@ -5,17 +5,25 @@ import logging
 from django.conf import settings
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
+from ..services.delivery import Breaker
+
 log = logging.getLogger(__name__)
+
+cache_breaker = Breaker("the rate-limit cache")
 
 
 class _FailOpen:
-    """A broken cache must not turn uploads into server errors: log it and let the request in."""
+    """A broken or frozen cache must not turn uploads into server errors or hold them up: let
+    the request in, and leave the cache alone for a few seconds before asking it again."""
 
     def allow_request(self, request, view):
+        if cache_breaker.is_open:
+            return True
         try:
             return super().allow_request(request, view)
-        except Exception:
-            log.warning("rate limiting is unavailable (cache error); request allowed", exc_info=True)
+        except Exception as exc:
+            log.warning("rate limiting is unavailable (%s); request allowed", exc)
+            cache_breaker.trip()
             return True
 
 

@@ -1,0 +1,76 @@
+"""The memory a translation needs is known before it runs, and a translation can be kept within a
+budget. Random weights: memory does not depend on what the weights are."""
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from PIL import Image
+
+from mlcore.inference import Inferer, MemoryBudgetError
+from mlcore.registry import get_family
+
+MiB = 2**20
+
+
+def inferer(family="fast_style", **config):
+    record = get_family(family)
+    cfg = record.config_class(**config)
+    return Inferer(record.build(cfg), family=record, config=cfg)
+
+
+MEASURE = textwrap.dedent("""
+    import json, resource, sys, torch
+    from mlcore.inference import Inferer
+    from mlcore.registry import get_family
+    family, side, config = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+    record = get_family(family)
+    cfg = record.config_class(**config)
+    inf = Inferer(record.build(cfg), family=record, config=cfg)
+    estimate = inf.memory.bytes_for(side, side)
+    x = torch.rand(1, 3, side, side)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    inf.translate_tensor(x)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # The estimate counts the input tensor too, which exists before the measurement starts.
+    print(json.dumps({"estimate": estimate, "measured": after - before + x.numel() * 4}))
+""")
+
+
+@pytest.mark.parametrize("family, config", [("fast_style", {"variant": "engstrom"}), ("pix2pix", {})])
+def test_the_estimate_matches_the_memory_a_real_translation_takes(family, config):
+    out = subprocess.run([sys.executable, "-c", MEASURE, family, "1024", json.dumps(config)],
+                         capture_output=True, text=True, check=True).stdout
+    figures = json.loads(out.splitlines()[-1])
+    assert figures["measured"] > 200 * MiB  # a real translation, not a no-op
+    # Never much below what is used (the budget would be broken), and not wastefully above it.
+    assert 0.85 < figures["estimate"] / figures["measured"] < 1.5, figures
+
+
+def test_memory_grows_with_the_pixels_for_a_fully_convolutional_network_and_not_for_a_fixed_size_one():
+    fast = inferer(variant="engstrom").memory
+    assert 500 < fast.per_pixel < 800  # 32 channels of float32 at full size, a few alive at once
+    # Full U-GAT-IT runs at its training size: only the resized image grows with the photo.
+    ugatit = inferer("ugatit", light=False).memory
+    assert ugatit.per_pixel < 60 and ugatit.fixed > 50 * MiB
+
+
+def test_an_image_too_large_for_the_budget_is_shrunk_keeping_its_shape():
+    net = inferer(variant="engstrom", channels=(4, 8, 8), num_residual_blocks=1)
+    budget = net.memory.bytes_for(300, 200)
+    assert net.fit_size(300, 200, budget) == (300, 200)
+    width, height = net.fit_size(1500, 1000, budget)
+    assert net.memory.bytes_for(width, height) <= budget
+    assert 290 <= width <= 300 and abs(width / height - 1.5) < 0.01
+
+    photo = Image.new("RGBA", (1500, 1000), (10, 20, 30, 128))
+    result = net.translate(photo, max_bytes=budget)
+    assert result.size == (width, height) and result.mode == "RGBA"
+    assert net.translate(photo).size == (1500, 1000)  # no budget, no shrinking
+
+
+def test_a_budget_too_small_for_any_image_is_refused_in_words():
+    net = inferer(variant="engstrom")
+    with pytest.raises(MemoryBudgetError, match=r"fast_style needs about \d+ MiB .* 1 MiB is allowed"):
+        net.fit_size(4000, 3000, 1 * MiB)
