@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from . import selectors, services
 from .files import conversion_file_response
 from .forms import ConversionForm, SignupForm
+from .request_limits import refusal_for
 
 GALLERY_PAGE_SIZE = 24
 
@@ -101,6 +102,12 @@ def model_preview(request, slug):
     response = FileResponse(art_model.preview.open("rb"), content_type="image/jpeg")
     response["Cache-Control"] = "public, max-age=86400"
     return response
+
+
+def bad_request(request, exception=None):
+    """handler400 for pages: a request Django refused to read (too many files, too large), in words."""
+    refusal = refusal_for(exception) or refusal_for(SuspiciousOperation())
+    return render(request, "400.html", {"message": refusal.message}, status=refusal.status)
 
 
 class LoginView(auth_views.LoginView):
