@@ -1,6 +1,5 @@
 """Conversion jobs: create (validated uploads), claim, progress, cancel, finish, fail, delete."""
 import logging
-import os
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -8,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..models import SLOW_FAMILIES, Conversion, Photo
-from ..uploads import validate_image_upload
+from ..uploads import clean_image_upload, display_name
 from .errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -51,23 +50,28 @@ def _field_error(field, message, code):
 
 def _validated(upload, *, field):
     try:
-        return validate_image_upload(upload)
+        return clean_image_upload(upload)
     except ValidationError as exc:
         exc.field = field
         raise
 
 
 def _store_photo(owner, upload, checked):
+    """Store the re-encoded image (`checked.content`), never the uploaded bytes; the client's
+    file name is kept only as a label."""
     photo = Photo(
         owner=owner,
-        original_name=os.path.basename(getattr(upload, "name", "") or "")[:255],
+        original_name=display_name(getattr(upload, "name", "")),
         format=checked.format,
         width=checked.width,
         height=checked.height,
         size_bytes=checked.size_bytes,
     )
-    photo.image.save("upload", upload, save=False)
-    photo.save()
+    try:
+        photo.image.save("upload", checked.content, save=False)
+        photo.save()
+    finally:
+        checked.content.close()
     return photo
 
 
