@@ -24,14 +24,14 @@ def _bytes(value):
 
 def multipart(fields=(), files=()):
     """A multipart/form-data body: `fields` are (name, value) pairs, `files` are
-    (field, file name, content) triples; names and values may be str or raw bytes."""
+    (field, file name, content[, content type]); names and values may be str or raw bytes."""
     out = io.BytesIO()
     for name, value in fields:
         out.write(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode())
         out.write(_bytes(value) + b"\r\n")
-    for field, filename, content in files:
+    for field, filename, content, *content_type in files:
         out.write(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{field}"; filename="'.encode())
-        out.write(_bytes(filename) + b'"\r\nContent-Type: image/jpeg\r\n\r\n')
+        out.write(_bytes(filename) + b'"\r\nContent-Type: ' + _bytes((content_type or ["image/jpeg"])[0]) + b"\r\n\r\n")
         out.write(content + b"\r\n")
     out.write(f"--{BOUNDARY}--\r\n".encode())
     return out.getvalue()
@@ -140,3 +140,33 @@ def assert_stored_clean():
         return data, image
 
     return check
+
+
+@pytest.fixture
+def finished_conversion(user, art_model, make_image_bytes):
+    """A conversion with every file a job leaves: original, progress image, result, thumbnail."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from translator import services
+
+    jpeg = make_image_bytes("JPEG", size=(32, 32))
+    conversion = services.create_conversion(
+        owner=user, upload=SimpleUploadedFile("cat.png", make_image_bytes("PNG")), art_model=art_model
+    )
+    assert services.claim_conversion(conversion_id=conversion.id, worker="test")
+    services.record_progress(conversion_id=conversion.id, progress=0.5, intermediate_jpeg=jpeg)
+    return services.finish_conversion(
+        conversion_id=conversion.id, result_bytes=jpeg, result_ext="jpg", thumbnail_bytes=jpeg,
+        load_seconds=0.1, run_seconds=0.2,
+    )
+
+
+def file_url(door, conversion, kind):
+    if door.name == "api":
+        return f"/api/v1/conversions/{conversion.id}/{kind}/"
+    return f"/gallery/{conversion.id}/{kind}"
+
+
+@pytest.fixture
+def url_of():
+    return file_url
