@@ -86,6 +86,22 @@ def web_door(client, user, art_model):
 
 
 @pytest.fixture
+def browser_door(user, art_model):
+    """The upload page with CSRF checks on, as a browser meets it (the test client skips them)."""
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    assert browser.get("/").status_code == 200  # sets the CSRF cookie, as showing the form does
+    door = Door("web", browser, "/", "art_model", 302, art_model)
+    post = door.post
+    door.post = lambda files=(), fields=(), **kw: post(
+        files, [("csrfmiddlewaretoken", browser.cookies["csrftoken"].value), *fields], **kw
+    )
+    return door
+
+
+@pytest.fixture
 def api_door(user, art_model, settings):
     settings.RESTYLE_UPLOAD_RATE = "100000/hour"  # the API's throttle is tested elsewhere
     api = APIClient()

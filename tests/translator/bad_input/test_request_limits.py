@@ -49,3 +49,12 @@ def test_an_unknown_host_is_a_400_in_words_on_pages_and_in_the_api(client):
     api = client.get("/api/v1/models/", HTTP_HOST="evil.example")
     assert api.status_code == 400
     assert api.json() == {"code": "bad_request", "message": "This site is not served under that host name."}
+
+
+def test_with_csrf_checks_on_as_for_a_browser_the_refusal_is_still_the_page(browser_door, make_image_bytes):
+    # The CSRF middleware reads the form (for its token) before the view does: the limit trips there.
+    assert browser_door.accepted(browser_door.post([("image", "p.jpg", make_image_bytes("JPEG"))]))
+    response = browser_door.post([("image", f"p{i}.jpg", make_image_bytes("JPEG")) for i in range(101)])
+    assert response.status_code == 400
+    assert "too many files; the limit is 100" in browser_door.refusal(response)
+    assert "<title>Request refused · Restyle</title>" in response.content.decode()
