@@ -163,6 +163,11 @@ RESTYLE_MIN_SIDE = int(env("MIN_SIDE", "16"))
 # Django refuses larger request bodies outright; leave room for the multipart envelope.
 DATA_UPLOAD_MAX_MEMORY_SIZE = RESTYLE_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Larger uploads go to a temporary file named by us, never after the client's file name.
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "translator.upload_handlers.TemporaryFileUploadHandler",
+]
 
 # Where workers run the networks: "cpu", "cuda", "cuda:1"...; precision "fp32", "bf16", "fp16".
 RESTYLE_INFERENCE_DEVICE = env("INFERENCE_DEVICE", "cpu")

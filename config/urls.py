@@ -16,6 +16,13 @@ urlpatterns = [
 ]
 
 
+def handler400(request, exception):
+    # A request Django refused to read (too many files or fields, too large, a bad Host).
+    if request.path.startswith("/api/"):
+        return api_errors.json_400(request, exception)
+    return translator_views.bad_request(request, exception)
+
+
 def handler404(request, exception):
     # API clients get the API's error format, people get a page.
     if request.path.startswith("/api/"):

@@ -4,15 +4,16 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import selectors, services
-from .files import conversion_file_response
+from .files import conversion_file_response, media_response
 from .forms import ConversionForm, SignupForm
+from .request_limits import refusal_for
 
 GALLERY_PAGE_SIZE = 24
 
@@ -98,9 +99,13 @@ def model_preview(request, slug):
     art_model = get_object_or_404(selectors.available_models(), slug=slug)
     if not art_model.preview:
         raise Http404("This model has no preview.")
-    response = FileResponse(art_model.preview.open("rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "public, max-age=86400"
-    return response
+    return media_response(art_model.preview, what="preview", cache="public, max-age=86400")
+
+
+def bad_request(request, exception=None):
+    """handler400 for pages: a request Django refused to read (too many files, too large), in words."""
+    refusal = refusal_for(exception) or refusal_for(SuspiciousOperation())
+    return render(request, "400.html", {"message": refusal.message}, status=refusal.status)
 
 
 class LoginView(auth_views.LoginView):

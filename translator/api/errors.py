@@ -3,16 +3,21 @@
     {"code": "invalid", "message": "A sentence for people.", "fields": {"image": ["..."]}}
 
 `fields` appears only for validation errors. Django's own ValidationError (raised by services)
-and Http404 are turned into the same shape, and so are 404s and 500s of unknown /api/ URLs.
+and Http404 are turned into the same shape, and so are 404s and 500s of unknown /api/ URLs. So are
+the requests Django refuses to parse (too many files or fields, a body too large: see
+translator/request_limits.py), which DRF would answer with a 500.
 """
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from ..request_limits import log_refusal, refusal_for
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +60,10 @@ def _flatten(detail):
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, SuspiciousOperation):
+        log_refusal(exc)
+        set_rollback()
+        return _refusal_response(refusal_for(exc))
     if isinstance(exc, DjangoValidationError):
         field = getattr(exc, "field", None) or "non_field_errors"
         exc = exceptions.ValidationError({field: exc.messages}, code=getattr(exc, "code", None) or "invalid")
@@ -75,6 +84,16 @@ def exception_handler(exc, context):
         body = {"code": _first_code(exc.get_codes()), "message": _first_message(exc.detail)}
     response.data = body
     return response
+
+
+def _refusal_response(refusal):
+    return Response({"code": refusal.code, "message": refusal.message}, status=refusal.status)
+
+
+def json_400(request, exception=None):
+    """handler400 for /api/ URLs: a request refused before any API view ran (a bad Host header)."""
+    refusal = refusal_for(exception) or refusal_for(SuspiciousOperation())
+    return JsonResponse({"code": refusal.code, "message": refusal.message}, status=refusal.status)
 
 
 def json_404(request, exception=None):

@@ -143,12 +143,20 @@ class ConversionSerializer(serializers.ModelSerializer):
 class ConversionCreateSerializer(serializers.Serializer):
     image = serializers.FileField(
         help_text=f"The photo: {', '.join(ACCEPTED_FORMATS.values())}.",
-        error_messages={"required": "Choose a photo to upload.", "empty": "The file is empty. Choose a photo to upload."},
+        error_messages={
+            "required": "Choose a photo to upload.",
+            "empty": "The file is empty. Choose a photo to upload.",
+            # A part without a file name (or one that cleans to nothing) arrives as text.
+            "invalid": "Send the photo as a file (multipart/form-data, with a file name).",
+        },
     )
     style_image = serializers.FileField(
         required=False,
         help_text="Your style image, for models whose `expects` asks for one (Gatys).",
-        error_messages={"empty": "The style image file is empty."},
+        error_messages={
+            "empty": "The style image file is empty.",
+            "invalid": "Send the style image as a file (multipart/form-data, with a file name).",
+        },
     )
     model = serializers.PrimaryKeyRelatedField(
         queryset=selectors.available_models(),

@@ -40,6 +40,7 @@ def errors(*codes):
         401: "Not authenticated.",
         404: "No such object (or not yours).",
         409: "The object is not in a state that allows this.",
+        413: "The request is too large (its form fields, files aside, over the limit).",
         429: "Too many requests; see the Retry-After header.",
     }
     return {code: OpenApiResponse(ErrorSerializer, description=words[code]) for code in codes}
@@ -175,7 +176,7 @@ class ConversionViewSet(
     @extend_schema(
         summary="Upload a photo and convert it",
         request={"multipart/form-data": ConversionCreateSerializer},
-        responses={202: ConversionSerializer, **errors(400, 401, 429)},
+        responses={202: ConversionSerializer, **errors(400, 401, 413, 429)},
     )
     def create(self, request):
         data = ConversionCreateSerializer(data=request.data)

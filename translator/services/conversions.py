@@ -4,7 +4,6 @@ What a worker writes is fenced by its claim (services.delivery): a worker that l
 (killed, frozen, cut off) and comes back changes nothing, so a job ends once with one result.
 """
 import logging
-import os
 from datetime import timedelta
 
 from django.conf import settings
@@ -15,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..models import SLOW_FAMILIES, Conversion, Photo
-from ..uploads import validate_image_upload
+from ..uploads import clean_image_upload, display_name
 from . import delivery
 from .errors import ServiceError
 
@@ -63,23 +62,28 @@ def _field_error(field, message, code):
 
 def _validated(upload, *, field):
     try:
-        return validate_image_upload(upload)
+        return clean_image_upload(upload)
     except ValidationError as exc:
         exc.field = field
         raise
 
 
 def _store_photo(owner, upload, checked):
+    """Store the re-encoded image (`checked.content`), never the uploaded bytes; the client's
+    file name is kept only as a label."""
     photo = Photo(
         owner=owner,
-        original_name=os.path.basename(getattr(upload, "name", "") or "")[:255],
+        original_name=display_name(getattr(upload, "name", "")),
         format=checked.format,
         width=checked.width,
         height=checked.height,
         size_bytes=checked.size_bytes,
     )
-    photo.image.save("upload", upload, save=False)
-    photo.save()
+    try:
+        photo.image.save("upload", checked.content, save=False)
+        photo.save()
+    finally:
+        checked.content.close()
     return photo
 
 
