@@ -179,10 +179,11 @@ def finished_conversion(user, art_model, make_image_bytes):
     conversion = services.create_conversion(
         owner=user, upload=SimpleUploadedFile("cat.png", make_image_bytes("PNG")), art_model=art_model
     )
-    assert services.claim_conversion(conversion_id=conversion.id, worker="test")
-    services.record_progress(conversion_id=conversion.id, progress=0.5, intermediate_jpeg=jpeg)
+    claim = services.claim_conversion(conversion_id=conversion.id, worker="test")
+    assert claim
+    services.record_progress(claim=claim, progress=0.5, intermediate_jpeg=jpeg)
     return services.finish_conversion(
-        conversion_id=conversion.id, result_bytes=jpeg, result_ext="jpg", thumbnail_bytes=jpeg,
+        claim=claim, result_bytes=jpeg, result_ext="jpg", thumbnail_bytes=jpeg,
         load_seconds=0.1, run_seconds=0.2,
     )
 
