@@ -44,13 +44,13 @@ def test_the_estimate_matches_the_memory_a_real_translation_takes(family, config
                          capture_output=True, text=True, check=True).stdout
     figures = json.loads(out.splitlines()[-1])
     assert figures["measured"] > 200 * MiB  # a real translation, not a no-op
-    # Never much below what is used (the budget would be broken), and not wastefully above it.
-    assert 0.85 < figures["estimate"] / figures["measured"] < 1.5, figures
+    # Never below what is used (the budget would be broken), and not wastefully above it.
+    assert 0.95 < figures["estimate"] / figures["measured"] < 1.6, figures
 
 
 def test_memory_grows_with_the_pixels_for_a_fully_convolutional_network_and_not_for_a_fixed_size_one():
     fast = inferer(variant="engstrom").memory
-    assert 500 < fast.per_pixel < 800  # 32 channels of float32 at full size, a few alive at once
+    assert 600 < fast.per_pixel < 900  # 32 channels of float32 at full size, a few alive at once
     # Full U-GAT-IT runs at its training size: only the resized image grows with the photo.
     ugatit = inferer("ugatit", light=False).memory
     assert ugatit.per_pixel < 60 and ugatit.fixed > 50 * MiB
