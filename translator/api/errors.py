@@ -77,6 +77,10 @@ def exception_handler(exc, context):
     return response
 
 
+def json_403(request, exception=None):
+    return JsonResponse({"code": "permission_denied", "message": "You do not have permission to perform this action."}, status=403)
+
+
 def json_404(request, exception=None):
     return JsonResponse({"code": "not_found", "message": "There is nothing at this address."}, status=404)
 
