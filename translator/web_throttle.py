@@ -24,4 +24,4 @@ def _in_words(rate, what):
     """"60/hour" -> "60 uploads per hour" (DRF reads only the period's first letter)."""
     count, period = rate.split("/")
     unit = {"s": "second", "m": "minute", "h": "hour", "d": "day"}[period[0]]
-    return f"{count} {what} per {unit}"
+    return f"{count} {what.removesuffix('s') if count == '1' else what} per {unit}"
