@@ -221,7 +221,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
-# Per-user limit on new conversions through the API ("N/second|minute|hour|day").
+# Per-user limit on new conversions, site and API together ("N/second|minute|hour|day").
 RESTYLE_UPLOAD_RATE = env("UPLOAD_RATE", "60/hour")
 RESTYLE_SIGNUP_RATE = env("SIGNUP_RATE", "20/hour")
 
