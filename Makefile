@@ -5,11 +5,12 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8000
 export RESTYLE_PORT ?= $(PORT)
 
-.PHONY: run test install install-dev system-packages browser migrate demo clean help
+.PHONY: run test audit install install-dev system-packages browser migrate demo clean help
 
 help:
 	@echo "make run   - install everything and start web, Redis and a Celery worker"
 	@echo "make test  - install what the tests need and run them all"
+	@echo "make audit - look the pinned requirements up in PyPI's vulnerability data (needs the network)"
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -50,6 +51,14 @@ run: demo
 
 test: install-dev
 	$(PY) -m pytest
+
+# Known vulnerabilities of the pins, as PyPI's JSON API reports them. --no-deps --disable-pip:
+# audit the pins as written instead of resolving them in a scratch virtualenv (which would try to
+# download torch, installed here from the machine's disk). --strict: a pin that cannot be looked
+# up fails the audit rather than passing unchecked. Not part of `make test`: it needs the network.
+audit: $(VENV)/.installed-dev
+	$(VENV)/bin/pip-audit --strict --no-deps --disable-pip --progress-spinner off \
+		-r requirements.txt -r requirements-dev.txt
 
 clean:
 	rm -rf var staticfiles .pytest_cache

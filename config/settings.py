@@ -244,9 +244,8 @@ SPECTACULAR_SETTINGS = {
     # The docs page's JavaScript is served from our own static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
 }
-# Per-user limit on new conversions through the API ("N/second|minute|hour|day").
+# Per-user limit on new conversions, site and API together ("N/second|minute|hour|day").
 RESTYLE_UPLOAD_RATE = env("UPLOAD_RATE", "60/hour")
 RESTYLE_SIGNUP_RATE = env("SIGNUP_RATE", "20/hour")
 
@@ -264,6 +263,98 @@ CACHES = {
         },
     }
 }
+
+# --- Security --------------------------------------------------------------------------------
+# Login lockouts (django-axes), the client address behind proxies, the Content-Security-Policy
+# (django-csp) and the HTTPS switch for production. The README's "Production" part says how to
+# turn them on.
+from datetime import timedelta  # noqa: E402
+
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
+
+def env_int(name, default, *, minimum=0):
+    raw = env(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"RESTYLE_{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"RESTYLE_{name} must be at least {minimum}, not {value}")
+    return value
+
+
+# How many reverse proxies of ours stand in front of gunicorn. 0: the client is REMOTE_ADDR and
+# X-Forwarded-For is ignored (anyone can write it). N: the client is the N-th address from the
+# right of X-Forwarded-For, the one our outermost proxy saw. DRF's throttles (NUM_PROXIES) and
+# the login lockouts (translator.client_address) both read it, so they agree on who a client is.
+RESTYLE_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+REST_FRAMEWORK["NUM_PROXIES"] = RESTYLE_TRUSTED_PROXY_COUNT
+
+# Failed logins (web, admin and POST /api/v1/auth/token/) are counted per account and per client
+# address in the database; after RESTYLE_LOGIN_FAILURE_LIMIT of either within the cool-off, that
+# account or address cannot log in until RESTYLE_LOGIN_COOLOFF_MINUTES after its last failure.
+# 10 leaves a person room to fumble (and a few people behind one NAT); 10 guesses per 15 minutes
+# is under 1,000 a day per account or address, useless against passwords that pass the
+# validators above. 15 minutes is a short wait for someone whose account a stranger locked.
+RESTYLE_LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+RESTYLE_LOGIN_COOLOFF_MINUTES = env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1)
+INSTALLED_APPS += ["axes", "csp"]
+# axes' backend goes first: it refuses a locked-out account or address before ModelBackend
+# checks any password. (With two backends, login() of a new account must name its backend.)
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"  # the login never depends on Redis
+AXES_FAILURE_LIMIT = RESTYLE_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=RESTYLE_LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "translator.client_address.client_ip"
+# Refused attempts during a lockout are not counted, so the time we tell the client holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A success must not wipe the address's failures: an attacker with an account of their own
+# could otherwise log into it between guesses at other accounts.
+AXES_RESET_ON_SUCCESS = False
+AXES_DISABLE_ACCESS_LOG = True  # keep failures only, not every login's address and browser
+AXES_LOCKOUT_CALLABLE = "translator.lockout.lockout_response"
+
+# Every page: scripts, styles, fonts and connections from our own origin only, nothing inline.
+# A response that already carries a policy (the files views set a stricter one) keeps its own.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # Swagger UI's stylesheet draws its icons as data: SVGs.
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Production: RESTYLE_HTTPS=1 when the site is reached over HTTPS only.
+RESTYLE_HTTPS = env_bool("HTTPS", False)
+if RESTYLE_HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 24 * 3600, minimum=1)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", False)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    if not SECURE_HSTS_PRELOAD:
+        # Asking for the browsers' preload list is a lasting choice for the whole domain, made by
+        # its owner (RESTYLE_HSTS_PRELOAD=1), so its absence is not a warning here.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+if RESTYLE_TRUSTED_PROXY_COUNT:
+    # Only our proxy can have set this header: it tells Django the client spoke HTTPS to it.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Rendered with the request, so the page has the site's header (Django's default has no request).
+CSRF_FAILURE_VIEW = "config.error_pages.csrf_failure"
+
+# Last: it turns the lockout axes flags on a request into the lockout page.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 
 # --- Celery ----------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL

@@ -11,9 +11,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import selectors, services
+from .api.throttles import SignupThrottle, UploadThrottle
 from .files import conversion_file_response, media_response
 from .forms import ConversionForm, SignupForm
 from .request_limits import refusal_for
+from .web_throttle import refuse_if_over
 
 GALLERY_PAGE_SIZE = 24
 
@@ -22,6 +24,8 @@ GALLERY_PAGE_SIZE = 24
 @require_http_methods(["GET", "POST"])
 def upload(request):
     if request.method == "POST":
+        if refused := refuse_if_over(request, UploadThrottle, what="uploads"):
+            return refused
         form = ConversionForm(request.POST, request.FILES)
         if form.is_valid():
             try:
@@ -121,10 +125,12 @@ class LoginView(auth_views.LoginView):
 def signup(request):
     if request.user.is_authenticated:
         return redirect("translator:upload")
+    if request.method == "POST" and (refused := refuse_if_over(request, SignupThrottle, what="sign-ups")):
+        return refused
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome, {user.username}. Upload your first photo.")
         return redirect("translator:upload")
     return render(

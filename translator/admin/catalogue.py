@@ -8,11 +8,12 @@ from .. import services
 from ..models import ArtModel, ModelVersion
 
 
-def _version_preview(version, height=80):
+def _version_preview(version, size="small"):
+    """size: "small" (lists) or "large" (the version's page); static/css/admin.css sizes them."""
     if not version.preview:
         return "—"
     url = reverse("admin:translator_modelversion_preview", args=[version.pk])
-    return format_html('<a href="{}"><img src="{}" alt="preview" style="max-height:{}px"></a>', url, url, height)
+    return format_html('<a href="{}"><img src="{}" alt="preview" class="preview-{}"></a>', url, url, size)
 
 
 class ModelVersionInline(admin.TabularInline):
@@ -56,7 +57,7 @@ class ArtModelAdmin(admin.ModelAdmin):
         if not obj.preview:
             return "—"
         url = reverse("translator:model_preview", args=[obj.slug])
-        return format_html('<img src="{}" alt="" style="max-height:160px">', url)
+        return format_html('<img src="{}" alt="" class="preview-model">', url)
 
 
 @admin.register(ModelVersion)
@@ -123,10 +124,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Outputs on the probe images")
     def preview_large(self, obj):
-        return _version_preview(obj, height=480)
+        return _version_preview(obj, size="large")
 
     @admin.display(description="Caveats")
     def labels_display(self, obj):
         if not obj.labels:
             return "—"
-        return format_html_join("", '<p style="color:#9a6700;font-weight:600">{}</p>', ((label,) for label in obj.labels))
+        return format_html_join("", '<p class="caveat">{}</p>', ((label,) for label in obj.labels))

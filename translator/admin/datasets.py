@@ -111,14 +111,14 @@ class DatasetAdmin(admin.ModelAdmin):
         if obj.status == Dataset.Status.CHECKING:
             return "—"
         if not obj.problems:
-            return mark_safe('<span style="color:#1e7b3a">None: the dataset is ready to train on.</span>')
+            return mark_safe('<span class="dataset-ready">None: the dataset is ready to train on.</span>')
         return format_html('<ul class="dataset-problems">{}</ul>', format_html_join("", "<li>{}</li>", ((p,) for p in obj.problems)))
 
     @admin.display(description="Samples")
     def sample_images(self, obj):
         return format_html_join(
             "",
-            '<img src="{}" alt="{}" title="{}" style="max-height:120px;margin:0 6px 6px 0">',
+            '<img src="{}" alt="{}" title="{}" class="dataset-sample">',
             ((reverse("admin:translator_dataset_sample", args=[obj.pk, i]), name, name) for i, name in enumerate(obj.samples)),
         ) or "—"
 

@@ -96,6 +96,10 @@ def json_400(request, exception=None):
     return JsonResponse({"code": refusal.code, "message": refusal.message}, status=refusal.status)
 
 
+def json_403(request, exception=None):
+    return JsonResponse({"code": "permission_denied", "message": "You do not have permission to perform this action."}, status=403)
+
+
 def json_404(request, exception=None):
     return JsonResponse({"code": "not_found", "message": "There is nothing at this address."}, status=404)
 

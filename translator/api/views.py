@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from .. import selectors, services
+from .. import lockout, selectors, services
 from ..files import conversion_file_response
 from ..models import Conversion
 from .errors import ErrorSerializer
@@ -78,11 +78,15 @@ class TokenView(APIView):
             return []
         return super().get_authenticators()
 
-    @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer, **errors(400)}, auth=[])
+    @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer, **errors(400, 429)}, auth=[])
     def post(self, request):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = authenticate(request, **data.validated_data)
+        if user is None and getattr(request, "axes_locked_out", False):
+            # axes refused it (this account or address failed too often): say until when.
+            until = lockout.locked_until(request, data.validated_data)
+            raise LockedOut(lockout.message(until), wait=lockout.seconds_until(until))
         if user is None:
             raise ValidationError(
                 {"non_field_errors": ["Unable to log in with that username and password."]},
@@ -243,6 +247,17 @@ class ConversionViewSet(
 class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
+
+
+class LockedOut(APIException):
+    """429 with Retry-After (DRF's handler sets it from `wait`)."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "locked_out"
+
+    def __init__(self, detail, *, wait):
+        super().__init__(detail)
+        self.wait = wait
 
 
 def _truthy(value):
