@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -78,9 +79,11 @@ def main():
             site.convert(data_dir / PHOTO)
         with timed("Ctrl-C, until every process has stopped", timings):
             site.stop()
-    except SmokeFailure as failure:
+    except Exception as failure:  # noqa: BLE001 - whatever went wrong, the logs say more
         if site:
             site.print_log()
+        if not isinstance(failure, SmokeFailure):
+            traceback.print_exc()
         print(f"\nsmoke: FAILED: {failure}", file=sys.stderr)
         return 1
     finally:
