@@ -1,15 +1,22 @@
 # Restyle: `make run` starts the whole site, `make test` runs every test. Both set up what they
-# need first (a virtualenv in .venv with the pinned requirements, Debian packages when missing).
-VENV   := .venv
+# need first (a virtualenv with the pinned requirements, Debian packages when missing).
+# `make run VENV=path` runs from another virtualenv (made when missing), as `make smoke` does.
+VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8000
+export VENV
 export RESTYLE_PORT ?= $(PORT)
+export RESTYLE_HOST ?= 127.0.0.1
+# Not exported: the tests choose their own var folder (config/settings_test.py).
+VAR_DIR := $(or $(RESTYLE_VAR_DIR),var)
+# A runtime-only virtualenv (requirements.txt alone) for the fresh-machine check.
+SMOKE_VENV ?= .venv-smoke
 
-.PHONY: run test audit install install-dev system-packages browser migrate demo clean help
+.PHONY: run test smoke audit install install-dev system-packages browser migrate demo clean help
 
 help:
-	@echo "make run   - install everything and start web, Redis and a Celery worker"
-	@echo "make test  - install what the tests need and run them all"
+	@echo "make run   - install everything and start web, Redis and the Celery workers"
+	@echo "make test  - install what the tests need and run them all, then the fresh-machine smoke check"
 	@echo "make audit - look the pinned requirements up in PyPI's vulnerability data (needs the network)"
 
 $(PY):
@@ -42,15 +49,24 @@ demo: migrate
 	-$(PY) manage.py install_demo_models
 	@$(PY) manage.py ensure_demo_user
 
+# Redis listens on the port config/settings.py makes web, workers and cache dial
+# (RESTYLE_REDIS_PORT, or the port of RESTYLE_REDIS_URL when that is set).
 run: demo
-	@mkdir -p var/redis
-	@echo
-	@echo "  Restyle: http://127.0.0.1:$(RESTYLE_PORT)/   (Ctrl-C stops everything)"
-	@echo
-	$(VENV)/bin/honcho -f site/Procfile -d . start
+	@mkdir -p "$(VAR_DIR)/redis"
+	@redis_port=$$($(PY) -c 'from config.settings import REDIS_PORT; print(REDIS_PORT)') || exit 1; \
+	echo; \
+	echo "  Restyle: http://$(RESTYLE_HOST):$(RESTYLE_PORT)/   (Redis on port $$redis_port; Ctrl-C stops everything)"; \
+	echo; \
+	RESTYLE_REDIS_PORT=$$redis_port PYTHONUNBUFFERED=1 exec $(VENV)/bin/honcho -f site/Procfile -d . start
 
 test: install-dev
 	$(PY) -m pytest
+	@$(MAKE) --no-print-directory smoke
+
+# The fresh-machine path end to end (site/smoke.py): $(SMOKE_VENV) from requirements.txt alone,
+# the real `make run` on free ports in a temporary var folder, a photo converted through the API.
+smoke: system-packages
+	python3 site/smoke.py --venv $(SMOKE_VENV)
 
 # Known vulnerabilities of the pins, as PyPI's JSON API reports them. --no-deps --disable-pip:
 # audit the pins as written instead of resolving them in a scratch virtualenv (which would try to

@@ -7,6 +7,9 @@ Redis on a local port. The README lists them all.
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -215,8 +218,25 @@ RESTYLE_QUEUE_TIMEOUT_MINUTES = float(env("QUEUE_TIMEOUT_MINUTES", "60"))
 RESTYLE_BROKER_TIMEOUT_SECONDS = float(env("BROKER_TIMEOUT_SECONDS", "0.5"))
 RESTYLE_BROKER_RETRY_SECONDS = float(env("BROKER_RETRY_SECONDS", "5"))
 
-# Broker for Celery and store for shared counters.
-REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6479/0")
+# Broker for Celery and store for shared counters. `make run` starts its own Redis on
+# RESTYLE_REDIS_PORT, so that variable alone moves the server and everything that dials it (web,
+# workers, cache). A full RESTYLE_REDIS_URL (another host, a password) wins over the port.
+def _redis_url():
+    url = env("REDIS_URL")
+    if url:
+        return url
+    port = env("REDIS_PORT", "6479")
+    if not (port.isdigit() and 0 < int(port) < 65536):
+        raise ImproperlyConfigured(f"RESTYLE_REDIS_PORT must be a TCP port (1-65535), not {port!r}")
+    return f"redis://127.0.0.1:{port}/0"
+
+
+REDIS_URL = _redis_url()
+# The port `make run`'s own Redis listens on (site/Procfile asks for it): the one dialled here.
+try:
+    REDIS_PORT = urlsplit(REDIS_URL).port or 6379
+except ValueError as exc:
+    raise ImproperlyConfigured(f"RESTYLE_REDIS_URL has a bad port ({exc}): {REDIS_URL!r}") from None
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {

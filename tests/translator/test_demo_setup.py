@@ -55,19 +55,59 @@ def test_a_missing_source_folder_is_a_clear_error(tmp_path):
         call_command("install_demo_models", source=str(tmp_path / "nowhere"))
 
 
-def test_the_demo_account_is_made_once_and_its_password_printed(settings):
+@pytest.fixture
+def var_dir(settings, tmp_path):
+    """The password files of a fresh installation: a var folder of the test's own."""
+    settings.VAR_DIR = tmp_path
+    return tmp_path
+
+
+def test_the_demo_and_admin_accounts_get_their_own_passwords_made_once_and_printed(var_dir):
     out = io.StringIO()
     call_command("ensure_demo_user", stdout=out)
-    password = (settings.VAR_DIR / "demo_password").read_text().strip()
-    assert f"Demo account: demo / {password}" in out.getvalue()
+    demo_password = (var_dir / "demo_password").read_text().strip()
+    admin_password = (var_dir / "admin_password").read_text().strip()
+    assert demo_password != admin_password
+    assert f"Demo account:  demo / {demo_password}" in out.getvalue()
+    assert f"Admin account: admin / {admin_password}" in out.getvalue()
+    for name in ("demo_password", "admin_password"):
+        assert (var_dir / name).stat().st_mode & 0o777 == 0o600
+    demo, admin = (get_user_model().objects.get(username=name) for name in ("demo", "admin"))
+    assert demo.check_password(demo_password) and not demo.is_staff
+    assert admin.check_password(admin_password) and admin.is_superuser
+    assert not admin.check_password(demo_password)
+
+    again = io.StringIO()
+    call_command("ensure_demo_user", stdout=again)
+    assert again.getvalue() == out.getvalue()
+    assert (var_dir / "admin_password").read_text().strip() == admin_password
+    assert get_user_model().objects.count() == 2
+
+
+def test_a_password_the_user_changed_is_left_alone_and_not_printed(var_dir):
+    call_command("ensure_demo_user", stdout=io.StringIO())
     demo = get_user_model().objects.get(username="demo")
-    assert demo.check_password(password) and not demo.is_staff
-    assert get_user_model().objects.get(username="admin").is_superuser
     demo.set_password("changed-by-the-user")
     demo.save()
-    call_command("ensure_demo_user", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("ensure_demo_user", stdout=out)
     demo.refresh_from_db()
     assert demo.check_password("changed-by-the-user")
+    old = (var_dir / "demo_password").read_text().strip()
+    assert old not in out.getvalue()
+    assert "demo / (its password was changed" in out.getvalue()
+
+
+def test_an_admin_made_with_the_demo_password_before_the_split_gets_its_own(var_dir):
+    """Older installations printed one password for both accounts."""
+    (var_dir / "demo_password").write_text("shared-old-password")
+    get_user_model().objects.create_user("demo", password="shared-old-password")
+    get_user_model().objects.create_user("admin", password="shared-old-password", is_staff=True, is_superuser=True)
+    call_command("ensure_demo_user", stdout=io.StringIO())
+    admin = get_user_model().objects.get(username="admin")
+    assert not admin.check_password("shared-old-password")
+    assert admin.check_password((var_dir / "admin_password").read_text().strip())
+    assert get_user_model().objects.get(username="demo").check_password("shared-old-password")
 
 
 def test_without_a_local_folder_the_models_come_from_the_ml5_repository(data_dir, settings, monkeypatch):
