@@ -80,6 +80,14 @@ def clean_media():
     return settings.MEDIA_ROOT
 
 
+@pytest.fixture(autouse=True)
+def fresh_run_folders():
+    """Run folders are named by the run's id, which starts again at 1 in each test's emptied
+    database: each test starts with none, so a run never resumes another test's."""
+    shutil.rmtree(settings.RESTYLE_RUNS_ROOT, ignore_errors=True)
+    Path(settings.RESTYLE_RUNS_ROOT).mkdir(parents=True)
+
+
 def start_worker(name, queues, log_path, db_path, extra_args=()):
     """A real `celery worker` process sharing this run's test database, media and Redis."""
     env = {
@@ -87,6 +95,7 @@ def start_worker(name, queues, log_path, db_path, extra_args=()):
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
         "RESTYLE_DB_PATH": str(db_path),
         "RESTYLE_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "RESTYLE_RUNS_ROOT": str(settings.RESTYLE_RUNS_ROOT),
         "PYTHONUNBUFFERED": "1",
         # These machines have no ImageNet VGG19: Gatys jobs use the random loss network,
         # which labels everything it makes.

@@ -53,6 +53,13 @@ def children(pid):
     return found
 
 
+def _cmdline(pid):
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def alive(pid):
     try:
         os.kill(pid, 0)
@@ -168,8 +175,8 @@ class Stack:
         wait_for(ready, timeout, f"the worker {worker.name} to be ready")
 
     def pool_children(self, worker):
-        """The prefork pool's child processes, where the tasks run."""
-        return children(worker.pid)
+        """The prefork pool's child processes, where the tasks run (not the sweeper beside it)."""
+        return [pid for pid in children(worker.pid) if b"sweep" not in _cmdline(pid)]
 
     # --- web -----------------------------------------------------------------------------
 

@@ -76,7 +76,7 @@ def test_a_pix2pix_run_becomes_a_published_model_users_convert_with(
     assert version is not None and version.preview and not version.art_model.is_active
 
     live = admin.get(reverse("admin:translator_trainingrun_live", args=[run.pk])).content.decode()
-    assert "step 12 of 12 (100%)" in live and "<polyline" in live
+    assert "step 12 of 12 (100%)" in live and "<polyline" in live, live
 
     # Hidden until published; then users see it, with the input it expects.
     user = get_user_model().objects.create_user("painter", password="painter-password-1")
