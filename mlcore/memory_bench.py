@@ -4,17 +4,17 @@
 Each case runs in a fresh process (so its peak RSS is its own) on random weights (memory does
 not depend on them): the baseline translates the photo at its size; "budget" translates it with
 ``Inferer.translate(max_bytes=...)``, which shrinks a photo whose translation would not fit. It
-prints the machine, the inputs, mlcore's estimate and the measured peak RSS above the loaded
-network, side by side.
+prints the machine, the inputs, mlcore's estimate and the measured peak RSS (VmHWM) above the
+loaded network, side by side.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
+from pathlib import Path
 
 from mlcore.bench import machine
 
@@ -79,10 +79,25 @@ def _measure(spec: dict) -> dict:
     size = inferer.fit_size(photo.width, photo.height, spec["budget"]) if spec["budget"] else photo.size
     estimate = inferer.memory.bytes_for(*size)
     torch.set_grad_enabled(False)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    before = reset_peak_rss()
     result = inferer.translate(photo, max_bytes=spec["budget"])
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+    peak = peak_rss() - before
     return {"size": f"{result.width}x{result.height}", "estimate": estimate, "peak": peak}
+
+
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes (VmHWM). Not getrusage's ru_maxrss: a child
+    started by a large process inherits that process's figure there."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
+
+
+def reset_peak_rss() -> int:
+    """Start the peak over from the memory in use now (Linux 4.0+); returns it."""
+    Path("/proc/self/clear_refs").write_text("5")
+    return peak_rss()
 
 
 if __name__ == "__main__":

@@ -21,8 +21,9 @@ def inferer(family="fast_style", **config):
 
 
 MEASURE = textwrap.dedent("""
-    import json, resource, sys, torch
+    import json, sys, torch
     from mlcore.inference import Inferer
+    from mlcore.memory_bench import peak_rss, reset_peak_rss
     from mlcore.registry import get_family
     family, side, config = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
     record = get_family(family)
@@ -30,9 +31,9 @@ MEASURE = textwrap.dedent("""
     inf = Inferer(record.build(cfg), family=record, config=cfg)
     estimate = inf.memory.bytes_for(side, side)
     x = torch.rand(1, 3, side, side)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    before = reset_peak_rss()
     inf.translate_tensor(x)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    after = peak_rss()
     # The estimate counts the input tensor too, which exists before the measurement starts.
     print(json.dumps({"estimate": estimate, "measured": after - before + x.numel() * 4}))
 """)
