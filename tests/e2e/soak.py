@@ -40,9 +40,9 @@ FINISHED = ("succeeded", "failed", "cancelled")
 
 
 def photo_bytes(rng):
-    """A JPEG photo-like picture of 0.1 to 0.5 megapixels (smooth gradients plus noise)."""
-    width = rng.choice([320, 480, 640, 800])
-    height = rng.choice([240, 360, 480, 600])
+    """A JPEG photo-like picture of 0.1 to 1 megapixel (a tint over noise)."""
+    width = rng.choice([400, 640, 800, 1024, 1200])
+    height = rng.choice([300, 480, 600, 768, 800])
     image = Image.effect_noise((width, height), rng.uniform(20, 60)).convert("RGB")
     tint = Image.new("RGB", (width, height), tuple(rng.randrange(256) for _ in range(3)))
     buf = io.BytesIO()
@@ -112,6 +112,11 @@ class Load:
             time.sleep(rng.uniform(0.05, 0.2))
 
 
+def running_workers(db):
+    with sqlite3.connect(db) as conn:
+        return {row[0] for row in conn.execute("SELECT worker FROM translator_conversion WHERE status = 'running'")}
+
+
 def percentile(values, q):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -123,7 +128,7 @@ def main(argv=None):
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2, help="conversion worker processes")
     parser.add_argument("--kill-every", type=float, default=60, help="seconds between worker kills")
-    parser.add_argument("--upload-interval", type=float, default=1.5, help="seconds between uploads (all clients)")
+    parser.add_argument("--upload-interval", type=float, default=2, help="seconds between uploads (all clients)")
     parser.add_argument("--drain-timeout", type=float, default=900)
     parser.add_argument("--data-dir", default=os.environ.get("RESTYLE_DATA_DIR", str(REPO.parent / "shared" / "data")))
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, database)")
@@ -174,17 +179,21 @@ def main(argv=None):
     while time.monotonic() < end:
         now = time.monotonic()
         if now >= next_kill:
-            victim = workers[kills % len(workers)]
+            # A worker in the middle of a job, when there is one: that is the fault that matters.
+            busy = running_workers(var / "db.sqlite3")
+            victim = next((w for w in workers if w.hostname in busy), workers[kills % len(workers)])
             children = stack.pool_children(victim)
             if kills % 2 == 0 and children:
                 os.kill(children[0], signal.SIGKILL)
-                faults.append(f"{now - started:5.0f} s  kill -9 pool child of {victim.name}")
+                faults.append(f"{now - started:5.0f} s  kill -9 pool child of {victim.name}"
+                              f"{' mid-job' if victim.hostname in busy else ' (idle)'}")
             else:
                 victim.signal(signal.SIGKILL)
                 victim.popen.wait(10)
                 time.sleep(1)
                 workers[workers.index(victim)] = stack.start_worker(f"{victim.name.split('-')[0]}-{kills}", "conversions")
-                faults.append(f"{now - started:5.0f} s  kill -9 main process of {victim.name}; a new one started")
+                faults.append(f"{now - started:5.0f} s  kill -9 main process of {victim.name}"
+                              f"{' mid-job' if victim.hostname in busy else ' (idle)'}; a new one started")
             kills += 1
             next_kill += args.kill_every
         if redis_restart_at and now >= redis_restart_at:
