@@ -4,7 +4,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlparse
@@ -16,19 +15,11 @@ from django.core.management import call_command
 
 from config.celery import app as celery_app
 
+from .stack import wait_for  # noqa: F401  (the tests import it from here too)
+
 REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.e2e
-
-
-def wait_for(check, timeout, what, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 class RedisServer:
