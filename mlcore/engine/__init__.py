@@ -11,6 +11,8 @@ Public surface (what the CLI and the web app's Celery tasks call):
   steps (create writes run.json at once, so a caller can record the run before it trains);
 - ``read_run(run_dir)`` (run.json as a dict) and ``read_metrics(run_dir)`` (metrics.jsonl);
 - ``Progress`` (passed to ``on_progress``), ``RunResult``;
+- ``trainer.make_task()``, ``trainer.first_batch(task)`` and ``run_step(task, precision, batch)``:
+  the run's task, first batch and step, for a tool that drives the step itself (mlcore.bench);
 - for families: ``TrainingTask``, ``ExportedModel``, ``Precision``.
 
 See mlcore.engine.trainer for the loop, mlcore.engine.run_folder for the folder layout,
@@ -21,11 +23,12 @@ from mlcore.engine.checkpoints import TrainingCheckpointError, list_checkpoints,
 from mlcore.engine.precision import PRECISIONS, Precision
 from mlcore.engine.run_folder import RunFolderError, read_metrics, read_run
 from mlcore.engine.task import ExportedModel, TrainingTask
-from mlcore.engine.trainer import Progress, RunResult, RunSpec, Trainer, resume, start
+from mlcore.engine.trainer import Progress, RunResult, RunSpec, Trainer, resume, run_step, start
 
 __all__ = [
     "start",
     "resume",
+    "run_step",
     "Trainer",
     "RunSpec",
     "Progress",

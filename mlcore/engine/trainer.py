@@ -64,7 +64,7 @@ from mlcore.engine.task import TrainingTask
 from mlcore.fileio import remove_stale_temp_files
 from mlcore.registry import Family, get_family
 
-__all__ = ["Trainer", "RunSpec", "Progress", "RunResult", "start", "resume"]
+__all__ = ["Trainer", "RunSpec", "Progress", "RunResult", "start", "resume", "run_step"]
 
 log = logging.getLogger(__name__)
 
@@ -268,11 +268,7 @@ class Trainer:
             remove_stale_temp_files(folder)
         step = 0
         try:
-            _seed_everything(spec.seed)
-            precision = Precision(spec.precision, device)
-            task: TrainingTask = self.family.training.make_task(
-                spec.config, dict(spec.inputs), device=device, precision=precision, seed=spec.seed
-            )
+            task, precision = self.make_task()
             self._labels = tuple(task.labels)
             found = latest_training_checkpoint(self.run_dir / CHECKPOINTS_DIR)
             if found is not None:
@@ -291,6 +287,26 @@ class Trainer:
             self._write_status("failed", step=max(step, self._step),
                                error="interrupted" if interrupted else f"{type(exc).__name__}: {exc}")
             raise
+
+    def make_task(self) -> tuple[TrainingTask, Precision]:
+        """The task and precision this run trains with, built as ``run`` builds them: every RNG
+        seeded with the run's seed, then the family's ``training.make_task`` (no checkpoint is
+        restored). ``run`` uses it; so does a tool that drives the step itself (mlcore.bench's
+        bare loop), which then trains exactly the run's networks from the same start."""
+        spec = self.spec
+        device = torch.device(spec.device)
+        _seed_everything(spec.seed)
+        precision = Precision(spec.precision, device)
+        task = self.family.training.make_task(
+            spec.config, dict(spec.inputs), device=device, precision=precision, seed=spec.seed
+        )
+        return task, precision
+
+    def first_batch(self, task: TrainingTask) -> Any:
+        """The batch this run's first step trains on, on the run's device: the engine's own
+        sample stream (``make_loader`` from sample 0), loaded in this process."""
+        loader = make_loader(task.dataset, batch_size=task.batch_size, seed=self.spec.seed, num_workers=0)
+        return _to_device(next(iter(loader)), torch.device(self.spec.device))
 
     def _loop(
         self,
@@ -324,14 +340,11 @@ class Trainer:
                     status = "stopped"
                     break
                 batch = _to_device(next(batches), device)
-                with precision.autocast():
-                    raw = task.train_step(batch)
-                precision.update()
+                metrics = run_step(task, precision, batch)
                 step += 1
                 self._step = step
                 steps_here += 1
                 interval_steps += 1
-                metrics = _check_metrics(raw)
 
                 logs = step % spec.log_every == 0 or step == spec.total_steps
                 samples = spec.sample_every and step % spec.sample_every == 0
@@ -497,6 +510,15 @@ def resume(
     A completed run returns at once."""
     trainer = Trainer.open(run_dir, device=device, num_workers=num_workers)
     return trainer.run(on_progress=on_progress, should_stop=should_stop)
+
+
+def run_step(task: TrainingTask, precision: Precision, batch: Any) -> dict[str, float]:
+    """One training step as the loop runs it: ``task.train_step(batch)`` inside the precision's
+    autocast, then the fp16 scaler's update; returns the step's metrics, checked."""
+    with precision.autocast():
+        raw = task.train_step(batch)
+    precision.update()
+    return _check_metrics(raw)
 
 
 def _seed_everything(seed: int) -> None:
