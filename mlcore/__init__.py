@@ -9,7 +9,7 @@ Importing the package is cheap on purpose (no torch import here). The public pie
   ``mlcore.registry`` (model families), ``mlcore.inference`` (``Inferer``);
 - ``mlcore.config`` (the config base), ``mlcore.engine`` (training runs: start, resume,
   progress), ``mlcore.data``, ``mlcore.losses``, ``mlcore.vgg`` (the perceptual loss network);
-- ``mlcore.gatys`` (optimisation style transfer), ``mlcore.bench`` (training benchmark).
+- ``mlcore.gatys`` (optimisation style transfer), ``mlcore.bench`` (benchmarks: training, memory).
 """
 
 import logging

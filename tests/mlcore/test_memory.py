@@ -23,7 +23,7 @@ def inferer(family="fast_style", **config):
 MEASURE = textwrap.dedent("""
     import json, sys, torch
     from mlcore.inference import Inferer
-    from mlcore.memory_bench import peak_rss, reset_peak_rss
+    from mlcore.bench.harness import peak_rss, reset_peak_rss
     from mlcore.registry import get_family
     family, side, config = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
     record = get_family(family)
