@@ -268,7 +268,8 @@ class Report:
 
     def finish(self, footnotes: Mapping[str, str]) -> int:
         """Print the footnotes (``name: text`` lines) and the JSON; 1 if a measurement failed."""
-        self.data["footnotes"] = dict(footnotes)
+        footnotes = {**footnotes, **_busy(self.data)}
+        self.data["footnotes"] = footnotes
         if self.quiet:
             print(json.dumps(self.data, indent=2))
         else:
@@ -278,6 +279,20 @@ class Report:
             if self.json_to:
                 Path(self.json_to).write_text(json.dumps(self.data, indent=2) + "\n")
         return 1 if any(row.get("error") for row in self.data["rows"]) else 0
+
+
+def _busy(data: Mapping[str, Any]) -> dict[str, str]:
+    """A footnote when the machine had other work than the benchmark: a load average, at the start
+    or after a measurement, above its cores plus one (a measurement alone keeps about one thread
+    per core running). The wall-clock figures are then slowed, unevenly."""
+    cores = data["machine"]["cores"] or 1
+    loads = [data["machine"]["load_average"]] + [
+        value for row in data["rows"] for key, value in row.items() if key.endswith("load_average")]
+    if max(loads) <= cores + 1:
+        return {}
+    return {"busy machine": f"load average {min(loads):g} to {max(loads):g} on {cores} cores during the run: "
+                            "other work slowed the wall-clock figures, unevenly (--json also has each "
+                            "measurement's CPU seconds)"}
 
 
 # --- training benchmarks -------------------------------------------------------------------
@@ -369,31 +384,19 @@ class TrainingCase:
         except ValueError as exc:
             parser.error(str(exc))
 
-        from mlcore.registry import get_family
-
-        training = get_family(self.family).training
         with tempfile.TemporaryDirectory(prefix="mlcore-bench-") as scratch:
-            data = args.data
-            if data is None:
-                count = max(8, 2 * max(args.batch_sizes))
-                data = str(Path(scratch) / "data")
-                self.dataset(Path(data), size=args.size, count=count)
-            found = training.inspect_dataset(data)
-            if not found.ok:
-                parser.error(f"{data}: " + " ".join(found.problems))
+            data, counts = self._dataset(parser, args, Path(scratch))
             networks = (f"the {args.preset} preset's networks, not the paper's (for tests)" if args.preset
                         else self.networks)
-            counts = ", ".join(f"{n} {what}" for what, n in found.counts.items())
-            inputs = {"family": self.family, "training": self.title, "networks": networks, "size": args.size, "variants": args.variants,
-                      "batch_sizes": args.batch_sizes, "device": args.device, "precision": args.precision,
-                      "warmup": args.warmup, "steps": args.steps, "workers": args.workers,
-                      "data": args.data or f"synthetic ({counts})", "unit": self.unit}
-            line = (f"inputs: {self.title}: {networks}, {args.size}x{args.size}, device {args.device}, precision {args.precision}, "
-                    f"{args.warmup} warm-up + {args.steps} timed step(s), engine data workers {args.workers}, "
-                    f"data: {inputs['data']}")
-            notes = (*self.notes,
-                     "baseline = the run's own task stepping on one fixed batch in a bare loop; engine = the "
-                     "mlcore.engine run; ratio = engine / baseline")
+            inputs = {"family": self.family, "training": self.title, "networks": networks, "size": args.size,
+                      "variants": args.variants, "batch_sizes": args.batch_sizes, "device": args.device,
+                      "precision": args.precision, "warmup": args.warmup, "steps": args.steps,
+                      "workers": args.workers, "data": args.data or f"synthetic ({counts})", "unit": self.unit}
+            line = (f"inputs: {self.title}: {networks}, {args.size}x{args.size}, device {args.device}, "
+                    f"precision {args.precision}, {args.warmup} warm-up + {args.steps} timed step(s), "
+                    f"engine data workers {args.workers}, data: {inputs['data']}")
+            notes = (*self.notes, "baseline = the run's own task stepping on one fixed batch in a bare loop; "
+                     "engine = the mlcore.engine run; ratio = engine / baseline")
             report = Report(case=name, json_to=args.json, machine=machine(args.device), inputs=inputs,
                             inputs_line=line, table=TRAINING_TABLE, notes=notes)
             for variant in args.variants:
@@ -403,6 +406,20 @@ class TrainingCase:
                            "precision": args.precision, "workers": args.workers, "data": data, "scratch": scratch}
                     report.add(_training_row(name, job))
         return report.finish({"img/s": f"{self.unit} per second", "peak memory": peak_memory_source(args.device)})
+
+    def _dataset(self, parser: argparse.ArgumentParser, args: argparse.Namespace, scratch: Path) -> tuple[str, str]:
+        """The dataset folder (``--data``, else a synthetic one in ``scratch``) and what it holds, in
+        words; a folder the family cannot train on stops the benchmark with the family's reasons."""
+        from mlcore.registry import get_family
+
+        data = args.data
+        if data is None:
+            data = str(scratch / "data")
+            self.dataset(Path(data), size=args.size, count=max(8, 2 * max(args.batch_sizes)))
+        found = get_family(self.family).training.inspect_dataset(data)
+        if not found.ok:
+            parser.error(f"{data}: " + " ".join(found.problems))
+        return data, ", ".join(f"{n} {what}" for what, n in found.counts.items())
 
     # --- one measurement, in the child -------------------------------------------------------
 
@@ -423,10 +440,10 @@ class TrainingCase:
                                      steps=warmup + steps + 1, device=device, precision=job["precision"],
                                      num_workers=job["workers"], log_every=1, sample_every=0, checkpoint_every=0)
             timing = _engine if job["what"] == "engine" else _baseline
-            seconds, first = timing(trainer, warmup=warmup, steps=steps)
+            seconds, cpu_seconds, first = timing(trainer, warmup=warmup, steps=steps)
         return {"steps": steps, "seconds": seconds, "seconds_per_step": seconds / steps,
                 "images_per_second": steps * job["batch_size"] / seconds, "peak_bytes": peak_bytes(device),
-                "first_step": first}
+                "cpu_seconds": cpu_seconds, "load_average": round(os.getloadavg()[0], 2), "first_step": first}
 
 
 TRAINING_TABLE = Table((
@@ -456,14 +473,20 @@ def _training_row(case: str, job: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _engine(trainer, *, warmup: int, steps: int) -> tuple[float, dict[str, float]]:
-    stamps: dict[int, float] = {}
+def _clocks() -> tuple[float, float]:
+    """Wall time and this process's CPU time (all its threads): on a busy machine the first grows
+    with the other work, the second much less."""
+    return time.perf_counter(), time.process_time()
+
+
+def _engine(trainer, *, warmup: int, steps: int) -> tuple[float, float, dict[str, float]]:
+    stamps: dict[int, tuple[float, float]] = {}
     first: dict[str, float] = {}
 
     def record(progress) -> None:
         if progress.status != "running":
             return
-        stamps[progress.step] = time.perf_counter()
+        stamps[progress.step] = _clocks()
         if progress.step == 1:
             first.update(progress.metrics)
         if progress.step == warmup + steps:
@@ -473,10 +496,11 @@ def _engine(trainer, *, warmup: int, steps: int) -> tuple[float, dict[str, float
         trainer.run(on_progress=record)
     except _Measured:
         pass
-    return stamps[warmup + steps] - stamps[warmup], first
+    (wall0, cpu0), (wall1, cpu1) = stamps[warmup], stamps[warmup + steps]
+    return wall1 - wall0, cpu1 - cpu0, first
 
 
-def _baseline(trainer, *, warmup: int, steps: int) -> tuple[float, dict[str, float]]:
+def _baseline(trainer, *, warmup: int, steps: int) -> tuple[float, float, dict[str, float]]:
     from mlcore.engine import run_step
 
     task, precision = trainer.make_task()
@@ -486,11 +510,12 @@ def _baseline(trainer, *, warmup: int, steps: int) -> tuple[float, dict[str, flo
     for _ in range(warmup - 1):
         run_step(task, precision, batch)
     _synchronize(trainer.spec.device)
-    started = time.perf_counter()
+    wall0, cpu0 = _clocks()
     for _ in range(steps):
         run_step(task, precision, batch)
     _synchronize(trainer.spec.device)
-    return time.perf_counter() - started, first
+    wall1, cpu1 = _clocks()
+    return wall1 - wall0, cpu1 - cpu0, first
 
 
 def _synchronize(device: str) -> None:

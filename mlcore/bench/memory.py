@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 from mlcore.bench.harness import (
     Column,
@@ -112,7 +113,9 @@ def measure(job: dict) -> dict:
     torch.set_grad_enabled(False)
     before = reset_peak_rss()
     result = inferer.translate(photo, max_bytes=job["budget"])
-    return {"size": f"{result.width}x{result.height}", "estimate": estimate, "peak": peak_rss() - before}
+    peak = peak_rss() - before
+    return {"size": f"{result.width}x{result.height}", "estimate": estimate, "peak": peak,
+            "load_average": round(os.getloadavg()[0], 2)}
 
 
 CASE = MemoryCase()

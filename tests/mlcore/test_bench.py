@@ -16,7 +16,17 @@ from pathlib import Path
 import pytest
 
 from mlcore.bench.__main__ import CASE_MODULES, main
-from mlcore.bench.harness import MeasurementFailed, MiB, peak_rss, reset_peak_rss, run_child
+from mlcore.bench.harness import (
+    Column,
+    MeasurementFailed,
+    MiB,
+    Report,
+    Table,
+    machine,
+    peak_rss,
+    reset_peak_rss,
+    run_child,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -137,3 +147,15 @@ def test_peak_memory_starts_over_when_reset():
     low = reset_peak_rss()
     assert high - low > 150 * MiB
     assert peak_rss() < high
+
+
+@pytest.mark.parametrize("load, said", [(2.5, False), (3.5, True)])
+def test_a_busy_machine_is_said_under_the_figures(capsys, load, said):
+    table = Table((Column("name", "name", 4, left=True), Column("seconds", "s", 4)))
+    report = Report(case="demo", json_to=None, machine={**machine(), "cores": 2, "load_average": load},
+                    inputs={}, inputs_line="inputs: none", table=table)
+    report.add({"name": "a", "seconds": 1, "load_average": 0.2})
+    assert report.finish({"s": "seconds"}) == 0
+    out = capsys.readouterr().out
+    assert f"load average {load:g} at the start" in out.splitlines()[0]
+    assert ("busy machine: load average 0.2 to 3.5 on 2 cores" in out) is said
