@@ -109,7 +109,8 @@ def paint_with_gatys(conversion, *, report, should_stop):
     ends the job early, in which case None is returned. The loss network is this server's
     (RESTYLE_LOSS_NETWORK), whatever the version's settings say.
     """
-    from mlcore.gatys import GatysConfig, run_gatys
+    from mlcore.gatys import GatysConfig
+    from mlcore.gatys.inferer import run_gatys
     from mlcore.images import open_image
 
     config = GatysConfig.from_dict(

@@ -26,17 +26,17 @@ from mlcore.data import ImageFolderDataset, ImageTransform, load_image
 from mlcore.engine import ExportedModel, Precision, TrainingTask
 from mlcore.fast_style.config import FastStyleTrainConfig
 from mlcore.fast_style.inferer import translate
-from mlcore.fast_style.networks import build_network
+from mlcore.fast_style.networks import build as build_network
 from mlcore.losses import content_loss, gram_matrix, style_loss, total_variation
 from mlcore.vgg import load_vgg
 
-__all__ = ["FastStyleTask"]
+__all__ = ["Task"]
 
 log = logging.getLogger(__name__)
 
 
 
-class FastStyleTask(TrainingTask):
+class Task(TrainingTask):
     """Johnson et al.'s training of a TransformerNet (or EngstromNet) for one style image."""
 
     def __init__(

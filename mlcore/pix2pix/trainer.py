@@ -29,9 +29,9 @@ from mlcore.engine import ExportedModel, Precision, TrainingTask
 from mlcore.pix2pix.config import Pix2PixTrainConfig
 from mlcore.pix2pix.data import PairedDataset
 from mlcore.pix2pix.losses import discriminator_loss, generator_losses
-from mlcore.pix2pix.networks import build_discriminator, build_generator, to_channels
+from mlcore.pix2pix.networks import build as build_generator, build_discriminator, to_channels
 
-__all__ = ["Pix2PixTask", "linear_decay"]
+__all__ = ["Task", "linear_decay"]
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def linear_decay(total_steps: int, decay_steps: int):
     return factor
 
 
-class Pix2PixTask(TrainingTask):
+class Task(TrainingTask):
     """A U-Net generator and a conditional PatchGAN trained on one folder of pairs."""
 
     def __init__(

@@ -17,12 +17,6 @@ __all__ = ["UGATITConfig", "UGATITTrainConfig", "DIRECTIONS", "discriminator_min
 
 DIRECTIONS = ("A2B", "B2A")
 
-# The dataset layout U-GAT-IT trains on, in words (forms, reports, errors).
-LAYOUT = (
-    "an unpaired dataset: a folder with trainA/ and trainB/ (images of the two domains, any "
-    "number each, not paired), and optionally testA/ and testB/ for the sample grids"
-)
-
 
 @dataclass(frozen=True)
 class UGATITConfig(Config):

@@ -35,9 +35,9 @@ from mlcore.ugatit.config import UGATITTrainConfig
 from mlcore.ugatit.data import UnpairedDataset
 from mlcore.ugatit.inferer import jet, to_channels, translate_with_heatmap
 from mlcore.ugatit.losses import LossWeights, discriminator_loss, generator_loss
-from mlcore.ugatit.networks import Discriminator, build_generator, clip_rho
+from mlcore.ugatit.networks import Discriminator, build as build_generator, clip_rho
 
-__all__ = ["UGATITTask", "lr_factor"]
+__all__ = ["Task", "lr_factor"]
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def lr_factor(step: int, total: int, decay: bool) -> float:
     return max(0.0, 1.0 - (step - half) / half)
 
 
-class UGATITTask(TrainingTask):
+class Task(TrainingTask):
     """Kim et al.'s training of two U-GAT-IT generators on an unpaired dataset."""
 
     def __init__(

@@ -7,7 +7,9 @@ import json
 import pytest
 import torch
 
-from mlcore.fast_style import FastStyleConfig, build_network, translate
+from mlcore.fast_style import FastStyleConfig
+from mlcore.fast_style.inferer import translate
+from mlcore.fast_style.networks import build
 from mlcore.fast_style.networks import EngstromNet, TransformerNet, same_padding
 from mlcore.registry import UnknownFamilyError, family_names, get_family
 
@@ -127,11 +129,11 @@ def test_fast_style_family_is_registered_and_builds_each_variant():
     assert "fast_style" in family_names()
     assert family.config_class is FastStyleConfig
     assert isinstance(family.build(FastStyleConfig(variant="johnson")), TransformerNet)
-    assert isinstance(build_network(FastStyleConfig(variant="engstrom")), EngstromNet)
+    assert isinstance(build(FastStyleConfig(variant="engstrom")), EngstromNet)
 
 
 def test_unknown_family_error_names_the_known_families():
     with pytest.raises(KeyError) as info:
         get_family("stylegan9")
     assert isinstance(info.value, UnknownFamilyError)
-    assert str(info.value) == "unknown model family 'stylegan9' (known families: fast_style, pix2pix, ugatit)"
+    assert str(info.value) == "unknown model family 'stylegan9' (known families: fast_style, gatys, pix2pix, ugatit)"

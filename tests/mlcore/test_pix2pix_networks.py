@@ -13,7 +13,7 @@ from mlcore.inference import Inferer
 from mlcore.pix2pix.config import Pix2PixConfig, Pix2PixTrainConfig, patch_map_size
 from mlcore.pix2pix.inferer import pad_to_multiple, translate
 from mlcore.pix2pix.losses import discriminator_loss, generator_losses
-from mlcore.pix2pix.networks import build_discriminator, build_generator, to_channels
+from mlcore.pix2pix.networks import build as build_generator, build_discriminator, to_channels
 
 SMALL = {"ngf": 8}
 

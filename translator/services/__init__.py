@@ -3,7 +3,7 @@
 Views, API views, admin actions and tasks stay thin and call these. Arguments are keyword-only.
 One module per subject; the names are gathered here so callers say `services.create_conversion`.
 """
-from .catalogue import IMPORT_FORMATS, add_model_version, import_model, render_model_preview, set_model_preview
+from .catalogue import add_model_version, import_formats, import_model, render_model_preview, set_model_preview
 from .conversions import (
     cancel_conversion,
     cancel_requested,
@@ -61,7 +61,7 @@ __all__ = [
     "set_model_preview",
     "import_model",
     "render_model_preview",
-    "IMPORT_FORMATS",
+    "import_formats",
     "create_conversion",
     "claim_conversion",
     "renew_lease",

@@ -33,14 +33,14 @@ def set_model_preview(*, art_model, jpeg_bytes):
         art_model.preview.storage.delete(old)
 
 
-# mlcore importers by the format names of `manage.py import_model` (None: already ours).
-IMPORT_FORMATS = {
-    "restyle": None,
-    "ml5": "import_ml5",
-    "pytorch-examples": "import_pytorch_examples",
-    "junyanz": "import_junyanz",
-    "ugatit": "import_ugatit",
-}
+# The formats of `manage.py import_model`: mlcore's importers table, plus our own checkpoints.
+OWN_FORMAT = "restyle"
+
+
+def import_formats():
+    from mlcore.importers import FORMATS
+
+    return {OWN_FORMAT: None, **FORMATS}
 
 
 def import_model(*, fmt, path, slug, name="", description="", input_hint="", publish=True, options=None):
@@ -48,20 +48,21 @@ def import_model(*, fmt, path, slug, name="", description="", input_hint="", pub
     entry `slug`, creating the entry if needed. Its family comes from the checkpoint."""
     import tempfile
 
-    from mlcore import importers
     from mlcore.checkpoint import CheckpointError, read_header
+    from mlcore.importers import ImporterError
 
     from ..models import ArtModel
 
-    if fmt not in IMPORT_FORMATS:
-        raise ServiceError(f"Unknown format {fmt!r}; known: {', '.join(IMPORT_FORMATS)}.")
+    formats = import_formats()
+    if fmt not in formats:
+        raise ServiceError(f"Unknown format {fmt!r}; known: {', '.join(formats)}.")
     with tempfile.TemporaryDirectory() as tmp:
         checkpoint = Path(path)
-        if IMPORT_FORMATS[fmt]:
+        if formats[fmt]:
             checkpoint = Path(tmp) / "model.safetensors"
             try:
-                getattr(importers, IMPORT_FORMATS[fmt])(path, checkpoint, name=name or None, **(options or {}))
-            except (importers.ImporterError, OSError) as exc:
+                formats[fmt].convert(path, checkpoint, name=name or None, **(options or {}))
+            except (ImporterError, OSError) as exc:
                 raise ServiceError(f"Could not import {path}: {exc}") from exc
         try:
             header = read_header(checkpoint)

@@ -2,31 +2,36 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from mlcore.cli import add_option
 from mlcore.images import open_image
 from translator import services
 
 
 class Command(BaseCommand):
     help = (
-        "Add a checkpoint to the catalogue as a new version of a model (created if needed). "
-        "Formats: restyle (mlcore's own .safetensors), ml5 (folder), pytorch-examples (.pth), "
-        "junyanz (pix2pix latest_net_G.pth), ugatit (UGATIT-pytorch .pt)."
+        "Add a checkpoint to the catalogue as a new version of a model (created if needed): "
+        "restyle (mlcore's own .safetensors) or one of mlcore's importers' formats."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("format", choices=sorted(services.IMPORT_FORMATS))
+        formats = services.import_formats()
+        parser.add_argument("format", choices=sorted(formats))
         parser.add_argument("path", help="the checkpoint file or folder")
         parser.add_argument("--slug", required=True, help="catalogue entry, e.g. facades")
         parser.add_argument("--name", default="", help="name shown to users (new entries)")
         parser.add_argument("--description", default="")
         parser.add_argument("--input-hint", default="", help='what input it expects, e.g. "facade label map"')
-        parser.add_argument("--direction", choices=["A2B", "B2A"], help="ugatit: which generator")
-        parser.add_argument("--arch", choices=["unet_256", "unet_128"], help="junyanz: the U-Net")
         parser.add_argument("--no-publish", action="store_true", help="keep the new version unpublished")
         parser.add_argument("--preview", help="an input image to render the model's preview from")
+        self.option_names = set()
+        for fmt in formats.values():
+            for option in fmt.options if fmt else ():
+                if option.name not in self.option_names:
+                    add_option(parser, option, prefix=f"{fmt.name}: ")
+                    self.option_names.add(option.name)
 
     def handle(self, *args, **o):
-        options = {k: o[k] for k in ("direction", "arch") if o.get(k)}
+        options = {k: o[k] for k in self.option_names if o.get(k) not in (None, False)}
         try:
             version = services.import_model(
                 fmt=o["format"], path=o["path"], slug=o["slug"], name=o["name"], description=o["description"],

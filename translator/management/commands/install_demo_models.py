@@ -69,7 +69,8 @@ class Command(BaseCommand):
             )
 
     def _install_styles(self, *, source, online, styles, force):
-        from mlcore.importers import ImporterError, fetch_ml5_style, import_ml5
+        from mlcore.importers import ImporterError
+        from mlcore.importers.ml5 import fetch_ml5_style, import_ml5
 
         wanted = [s for s in ML5_STYLES if not styles or s.slug in styles.split(",")]
         if styles and len(wanted) != len(styles.split(",")):
