@@ -23,7 +23,7 @@ from PIL import Image
 
 from mlcore import images
 from mlcore.data import ImageFolderDataset, ImageTransform, load_image
-from mlcore.engine import ExportedModel, Precision, TrainingTask
+from mlcore.engine import ExportedModel, TrainingTask
 from mlcore.fast_style.config import FastStyleTrainConfig
 from mlcore.fast_style.inferer import translate
 from mlcore.fast_style.networks import build as build_network
@@ -39,16 +39,10 @@ log = logging.getLogger(__name__)
 class Task(TrainingTask):
     """Johnson et al.'s training of a TransformerNet (or EngstromNet) for one style image."""
 
-    def __init__(
-        self,
-        config: FastStyleTrainConfig,
-        inputs: dict[str, str],
-        *,
-        device: torch.device,
-        precision: Precision,
-        seed: int = 0,
-    ) -> None:
-        super().__init__(config, device=device, precision=precision)
+    config: FastStyleTrainConfig
+
+    def setup(self) -> None:
+        config, inputs, seed = self.config, self.inputs, self.seed
         self.style_path = Path(inputs["style"])
         self._dataset = ImageFolderDataset(
             inputs["content"],

@@ -8,16 +8,9 @@ as a job of the web app. Importing this package registers the ``gatys`` family; 
 from mlcore.gatys.config import GatysConfig
 from mlcore.registry import Family, register
 
-FAMILY = register(
-    Family(
-        name="gatys",
-        label="Style of your own image (Gatys et al. 2016)",
-        package=__name__,
-        config_class=GatysConfig,
-        style_image=True,
-        checkpoint=False,
-        optimises_each_picture=True,
-    )
-)
+FAMILY = register(Family(
+    name="gatys", label="Style of your own image (Gatys et al. 2016)", package=__name__,
+    config_class=GatysConfig, style_image=True, checkpoint=False, optimises_each_picture=True,
+))
 
 __all__ = ["FAMILY", "GatysConfig"]

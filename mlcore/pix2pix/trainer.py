@@ -25,7 +25,7 @@ import torch
 from torch.optim.lr_scheduler import LambdaLR
 
 from mlcore.data import ImageTransform
-from mlcore.engine import ExportedModel, Precision, TrainingTask
+from mlcore.engine import ExportedModel, TrainingTask
 from mlcore.pix2pix.config import Pix2PixTrainConfig
 from mlcore.pix2pix.data import PairedDataset
 from mlcore.pix2pix.losses import discriminator_loss, generator_losses
@@ -50,16 +50,10 @@ def linear_decay(total_steps: int, decay_steps: int):
 class Task(TrainingTask):
     """A U-Net generator and a conditional PatchGAN trained on one folder of pairs."""
 
-    def __init__(
-        self,
-        config: Pix2PixTrainConfig,
-        inputs: dict[str, str],
-        *,
-        device: torch.device,
-        precision: Precision,
-        seed: int = 0,
-    ) -> None:
-        super().__init__(config, device=device, precision=precision)
+    config: Pix2PixTrainConfig
+
+    def setup(self) -> None:
+        config, inputs, seed = self.config, self.inputs, self.seed
         self.data_path = Path(inputs["data"])
         transform = ImageTransform(resize=config.load_size, crop=config.crop_size, random_crop=True,
                                    hflip=config.flip)

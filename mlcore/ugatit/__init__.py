@@ -10,20 +10,10 @@ package registers the ``ugatit`` family (see mlcore.registry); it imports no tor
 from mlcore.registry import Family, TrainInput, Training, register
 from mlcore.ugatit.config import UGATITConfig, UGATITTrainConfig
 
-FAMILY = register(
-    Family(
-        name="ugatit",
-        label="U-GAT-IT (Kim et al. 2020)",
-        package=__name__,
-        config_class=UGATITConfig,
-        has_attention=True,
-        training=Training(
-            config_class=UGATITTrainConfig,
-            inputs=(
-                TrainInput("data", "folder", "unpaired dataset: trainA/ and trainB/ (testA/, testB/ optional)"),
-            ),
-        ),
-    )
-)
+FAMILY = register(Family(
+    name="ugatit", label="U-GAT-IT (Kim et al. 2020)", package=__name__, config_class=UGATITConfig,
+    has_attention=True, training=Training(config_class=UGATITTrainConfig, inputs=(TrainInput(
+        "data", "folder", "unpaired dataset: trainA/ and trainB/ (testA/, testB/ optional)"),)),
+))
 
 __all__ = ["FAMILY", "UGATITConfig", "UGATITTrainConfig"]
