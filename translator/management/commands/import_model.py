@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from mlcore.images import open_image
 from translator import services
+from translator.worker import catalogue
 
 
 class Command(BaseCommand):
@@ -14,7 +14,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("format", choices=sorted(services.IMPORT_FORMATS))
+        parser.add_argument("format", choices=sorted(catalogue.IMPORT_FORMATS))
         parser.add_argument("path", help="the checkpoint file or folder")
         parser.add_argument("--slug", required=True, help="catalogue entry, e.g. facades")
         parser.add_argument("--name", default="", help="name shown to users (new entries)")
@@ -33,7 +33,7 @@ class Command(BaseCommand):
                 input_hint=o["input_hint"], publish=not o["no_publish"], options=options,
             )
             if o["preview"]:
-                services.render_model_preview(version=version, image=open_image(Path(o["preview"])))
+                services.render_model_preview(version=version, image=catalogue.open_image(Path(o["preview"])))
         except services.ServiceError as exc:
             raise CommandError(str(exc)) from exc
         state = "published" if version.art_model.current_version_id == version.pk else "not published"
