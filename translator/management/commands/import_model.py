@@ -2,9 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from mlcore.cli import add_option
-from mlcore.images import open_image
 from translator import services
+from translator.worker import catalogue
 
 
 class Command(BaseCommand):
@@ -14,7 +13,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        formats = services.import_formats()
+        formats = catalogue.import_formats()
         parser.add_argument("format", choices=sorted(formats))
         parser.add_argument("path", help="the checkpoint file or folder")
         parser.add_argument("--slug", required=True, help="catalogue entry, e.g. facades")
@@ -23,12 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--input-hint", default="", help='what input it expects, e.g. "facade label map"')
         parser.add_argument("--no-publish", action="store_true", help="keep the new version unpublished")
         parser.add_argument("--preview", help="an input image to render the model's preview from")
-        self.option_names = set()
-        for fmt in formats.values():
-            for option in fmt.options if fmt else ():
-                if option.name not in self.option_names:
-                    add_option(parser, option, prefix=f"{fmt.name}: ")
-                    self.option_names.add(option.name)
+        self.option_names = catalogue.add_import_options(parser)
 
     def handle(self, *args, **o):
         options = {k: o[k] for k in self.option_names if o.get(k) not in (None, False)}
@@ -38,7 +32,7 @@ class Command(BaseCommand):
                 input_hint=o["input_hint"], publish=not o["no_publish"], options=options,
             )
             if o["preview"]:
-                services.render_model_preview(version=version, image=open_image(Path(o["preview"])))
+                services.render_model_preview(version=version, image=catalogue.open_image(Path(o["preview"])))
         except services.ServiceError as exc:
             raise CommandError(str(exc)) from exc
         state = "published" if version.art_model.current_version_id == version.pk else "not published"
