@@ -3,12 +3,12 @@
 A family is one kind of model (fast style, Pix2Pix, U-GAT-IT, Gatys...). It lives in one folder,
 ``mlcore/<family>/``, whose modules have the same names and jobs in every family:
 
-    __init__.py   registers the family here (name, label, config classes, training inputs)
+    __init__.py   registers the family here (name, label, config classes, the inputs a
+                  training run reads and its dataset layout in words)
     config.py     the architecture config and the training config (frozen, torch-free)
     networks.py   build(config) -> nn.Module
     losses.py     its own losses, if it has any (shared ones are in mlcore.losses)
-    data.py       LAYOUT (the dataset layout in words), inspect_dataset(root),
-                  dataset_inputs(root) and its training dataset
+    data.py       inspect_dataset(root), dataset_inputs(root) and its training dataset
     trainer.py    Task: its mlcore.engine.TrainingTask
     inferer.py    translate(net, x01) (and attention(net, x01) where it has one)
 
@@ -63,11 +63,12 @@ class TrainInput:
 
 @dataclass(frozen=True)
 class Training:
-    """How to train a family with mlcore.engine: its training config and the inputs a run reads.
-    The rest comes from the family's ``trainer`` and ``data`` modules."""
+    """How to train a family with mlcore.engine: its training config, the inputs a run reads and
+    the layout of a dataset in words. The rest comes from its ``trainer`` and ``data`` modules."""
 
     config_class: type  # frozen mlcore.config.Config with at least ``steps`` and ``batch_size``
     inputs: tuple[TrainInput, ...]
+    dataset_layout: str  # for forms, reports and errors (the web admin shows it without torch)
     package: str = ""  # set by register()
 
     def make_task(self, config: Any, inputs: dict[str, str], **kwargs: Any) -> Any:
@@ -81,10 +82,6 @@ class Training:
     def dataset_inputs(self, root: Any) -> dict[str, str]:
         """The run's ``inputs`` for a dataset folder that inspect_dataset found good."""
         return _module(self.package, "data").dataset_inputs(root)
-
-    @property
-    def dataset_layout(self) -> str:
-        return _module(self.package, "data").LAYOUT
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ FAMILY = register(Family(
         TrainInput("content", "folder", "a folder of content photos, e.g. COCO train2014"),
         TrainInput("vgg_weights", "file", "torchvision's vgg16-397923af.pth, when not in the torch hub cache "
                    "(see mlcore.vgg)", required=False),
-    )),
+    ), dataset_layout="a style image at the top (style.jpg, .png or .webp) and a content/ folder of photos"),
 ))
 
 __all__ = ["FAMILY", "FastStyleConfig", "FastStyleTrainConfig"]

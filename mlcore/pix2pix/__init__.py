@@ -13,7 +13,8 @@ FAMILY = register(Family(
     name="pix2pix", label="Pix2Pix (Isola et al. 2017)", package=__name__, config_class=Pix2PixConfig,
     training=Training(config_class=Pix2PixTrainConfig, inputs=(TrainInput(
         "data", "folder", "paired pictures: A|B side by side in each image, or A/ and B/ folders with matching "
-        "file names (make some with `make-pairs`)"),)),
+        "file names (make some with `make-pairs`)"),),
+        dataset_layout="A|B side-by-side images, or A/ and B/ folders with matching names"),
 ))
 
 __all__ = ["FAMILY", "Pix2PixConfig", "Pix2PixTrainConfig"]

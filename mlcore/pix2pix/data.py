@@ -29,6 +29,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from mlcore.data import DatasetError, DatasetReport, ImageTransform, find_images, load_image, sample_rng
+from mlcore.pix2pix import FAMILY
 
 __all__ = [
     "SIDE_BY_SIDE",
@@ -44,8 +45,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# The layouts a Pix2Pix dataset may have, in words (forms, reports, errors).
-LAYOUT = "A|B side-by-side images, or A/ and B/ folders with matching names"
+LAYOUT = FAMILY.training.dataset_layout
 SIDE_BY_SIDE = "A|B side by side"
 FOLDERS = "A/ and B/ folders"
 _SAMPLES_SHOWN = 4

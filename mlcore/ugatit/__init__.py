@@ -13,7 +13,9 @@ from mlcore.ugatit.config import UGATITConfig, UGATITTrainConfig
 FAMILY = register(Family(
     name="ugatit", label="U-GAT-IT (Kim et al. 2020)", package=__name__, config_class=UGATITConfig,
     has_attention=True, training=Training(config_class=UGATITTrainConfig, inputs=(TrainInput(
-        "data", "folder", "unpaired dataset: trainA/ and trainB/ (testA/, testB/ optional)"),)),
+        "data", "folder", "unpaired dataset: trainA/ and trainB/ (testA/, testB/ optional)"),),
+        dataset_layout="an unpaired dataset: a folder with trainA/ and trainB/ (images of the two domains, any "
+        "number each, not paired), and optionally testA/ and testB/ for the sample grids"),
 ))
 
 __all__ = ["FAMILY", "UGATITConfig", "UGATITTrainConfig"]

@@ -33,6 +33,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from mlcore.data import IMAGE_SUFFIXES, DatasetError, DatasetReport, ImageTransform, find_images, load_image
+from mlcore.ugatit import FAMILY
 
 __all__ = [
     "LAYOUT",
@@ -44,11 +45,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# The dataset layout U-GAT-IT trains on, in words (forms, reports, errors).
-LAYOUT = (
-    "an unpaired dataset: a folder with trainA/ and trainB/ (images of the two domains, any "
-    "number each, not paired), and optionally testA/ and testB/ for the sample grids"
-)
+LAYOUT = FAMILY.training.dataset_layout
 SIDES = ("A", "B")
 _MAX_LISTED_PROBLEMS = 20
 

@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 TRANSLATOR = REPO / "translator"
@@ -88,22 +87,10 @@ def test_ordinary_pages_leave_torch_and_mlcore_unloaded_in_the_web_process(tmp_p
     assert seen["mlcore"] == []
 
 
-def _registry_loads_torch():
-    """Whether mlcore itself loads torch to hand out a family's training config class."""
-    code = ("import sys; from mlcore.registry import get_family; get_family('fast_style').training.config_class; "
-            "print('torch' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-4000:]
-    return done.stdout.strip() == "True"
-
-
 def test_the_admins_training_form_reads_mlcores_config_without_torch(tmp_path):
     """The one ordinary-looking page that imports mlcore: the form is generated from the
     family's config class, which lives in mlcore's torch-free config modules."""
     seen = _probe("training-form", tmp_path)
     assert set(seen["statuses"].values()) == {200}, seen["statuses"]
     assert "mlcore.fast_style.config" in seen["mlcore"]
-    if _registry_loads_torch():
-        pytest.xfail("mlcore.registry loads torch to give a family's config class (the family packages import "
-                     "their networks); passes once the family packages are torch-free (issue 10, the lead)")
     assert seen["torch"] is False

@@ -5,21 +5,10 @@ The Django lists stay written out in translator/models.py, because the model fie
 frozen into migrations and translator.models is imported by every web process (which must not
 import mlcore); this test is what keeps them from drifting apart.
 """
-import pytest
-
 from mlcore.registry import family_names, get_family, trainable_families
 from translator.models import SLOW_FAMILIES, STYLE_IMAGE_FAMILIES, Family, TrainableFamily
 
-# The lead is registering gatys in mlcore (issue 10) with style_image=True and checkpoint=False,
-# and giving every family those two flags. Until then the two tests below fail, and say so.
-GATYS_REGISTERED = "gatys" in family_names()
-waits_for_gatys = pytest.mark.xfail(
-    not GATYS_REGISTERED, strict=True,
-    reason="gatys is not in mlcore's registry yet, and families have no style_image/checkpoint flags yet",
-)
 
-
-@waits_for_gatys
 def test_the_web_offers_exactly_the_families_mlcore_registers():
     assert sorted(Family.values) == family_names()
 
@@ -30,11 +19,10 @@ def test_the_families_the_admin_trains_are_those_mlcore_can_train():
         assert choice.label == Family(choice.value).label
 
 
-@waits_for_gatys
 def test_style_image_and_slow_families_are_those_mlcore_says():
     families = [get_family(name) for name in family_names()]
     # A family that paints with the user's style image gets a second upload on the form.
     assert STYLE_IMAGE_FAMILIES == {f.name for f in families if f.style_image}
-    # A family without a network checkpoint optimises each image from scratch (minutes): its
-    # jobs go to the slow queue.
-    assert SLOW_FAMILIES == {f.name for f in families if not f.checkpoint}
+    # A family that optimises each picture from scratch (minutes, not a forward pass): its jobs
+    # go to the slow queue.
+    assert SLOW_FAMILIES == {f.name for f in families if f.optimises_each_picture}
