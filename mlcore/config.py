@@ -175,22 +175,26 @@ class Config(BaseModel):
     # --- forms -----------------------------------------------------------------------------
 
     @classmethod
-    @functools.cache
     def describe_fields(cls) -> tuple[SchemaField, ...]:
         """Every leaf field in declaration order, nested configs' fields under dotted names."""
-        schema = cls.model_json_schema()
-        definitions = schema.get("$defs", {})
+        return _leaf_fields(cls)
 
-        def leaves(properties: dict[str, Any], defaults: dict[str, Any], prefix: str):
-            for name, prop in properties.items():
-                default = defaults.get(name, prop.get("default"))
-                if "$ref" in prop:  # a nested config: its fields, with this field's default values
-                    nested = definitions[prop["$ref"].rsplit("/", 1)[-1]]
-                    yield from leaves(nested["properties"], default, f"{prefix}{name}.")
-                else:
-                    yield SchemaField(f"{prefix}{name}", prop, default, prop["description"])
 
-        return tuple(leaves(schema["properties"], {}, ""))
+@functools.cache
+def _leaf_fields(config_class: type[Config]) -> tuple[SchemaField, ...]:
+    schema = config_class.model_json_schema()
+    definitions = schema.get("$defs", {})
+
+    def leaves(properties: dict[str, Any], defaults: dict[str, Any], prefix: str):
+        for name, prop in properties.items():
+            default = defaults.get(name, prop.get("default"))
+            if "$ref" in prop:  # a nested config: its fields, with this field's default values
+                nested = definitions[prop["$ref"].rsplit("/", 1)[-1]]
+                yield from leaves(nested["properties"], default, f"{prefix}{name}.")
+            else:
+                yield SchemaField(f"{prefix}{name}", prop, default, prop["description"])
+
+    return tuple(leaves(schema["properties"], {}, ""))
 
 
 def parse_assignments(assignments: list[str] | tuple[str, ...]) -> dict[str, Any]:
