@@ -16,11 +16,11 @@ PREFIX = "cfg:"
 
 
 def _optional(schema):
-    """(the schema of X, True) for `X | None`, else (schema, False)."""
-    options = [s for s in schema.get("anyOf", ()) if s != {"type": "null"}]
-    if len(options) == 1 and len(schema["anyOf"]) == 2:
-        return options[0], True
-    return schema, False
+    """(the schema of X, True) for `X | None` (the only union configs have), else (schema, False)."""
+    if "anyOf" not in schema:
+        return schema, False
+    (inner,) = [option for option in schema["anyOf"] if option != {"type": "null"}]
+    return inner, True
 
 
 def _listed_as_text(schema):
@@ -54,7 +54,7 @@ def _form_field(field):
         return forms.CharField(**{**common, "initial": ", ".join(str(v) for v in field.default),
                                   "help_text": f"{field.help} (comma-separated)"})
     if kind == "string":
-        return forms.CharField(**{**common, "initial": field.default if field.default is not None else ""})
+        return forms.CharField(**common)
     raise TypeError(f"no form field for {field.name}: {field.schema}")
 
 
@@ -83,7 +83,7 @@ def _parse(field, value):
     if value in (None, ""):
         return None
     if _listed_as_text(_optional(field.schema)[0]):
-        return [_json_or_text(v.strip()) for v in str(value).split(",") if v.strip()]
+        return [_json_or_text(v.strip()) for v in value.split(",") if v.strip()]
     return value
 
 
