@@ -1,25 +1,31 @@
 """The one base for every configuration in mlcore: frozen pydantic models that check
 themselves, round-trip through JSON and give forms their JSON schema.
 
+    Width = Annotated[int, Field(ge=1)]
+
     class FastStyleConfig(Config):
         variant: Literal["johnson", "engstrom"] = setting("johnson", "which network")
-        channels: tuple[PositiveInt, PositiveInt, PositiveInt] = setting((32, 64, 128), "widths")
+        channels: tuple[Width, Width, Width] = setting((32, 64, 128), "widths")
+        steps: int = setting(100, "iterations", ge=1)
 
         PRESETS: ClassVar[dict[str, dict[str, Any]]] = {"small": {"channels": (16, 32, 64)}}
 
         @model_validator(mode="after")
         def _check(self) -> Self: ...  # cross-field checks raise ValueError
 
-Every field is declared with ``setting(default, help, ge=..., le=...)``: its default and its
-one-line help (the comment a reader needs, kept machine-readable for the admin and --help).
-Choices are ``Literal[...]`` annotations, bounds ``ge``/``le`` (per item for tuples through
-``Annotated``). Values are checked strictly: no bool for an int, no 2.0 for an int, no string
-for a number, no NaN or infinity; an int is taken for a float.
+Every field is declared with ``setting(default, help, **constraints)``: its default and its
+one-line help (the comment a reader needs, kept machine-readable for the admin and --help),
+with pydantic's ``Field`` constraints (``ge``/``le``, ``min_length``, ``multiple_of``).
+Choices are ``Literal[...]`` annotations; a tuple's items take theirs through ``Annotated``.
+Values are checked strictly: no bool or 2.0 for an int, no string for a number or a bool, no
+NaN or infinity; an int is taken for a float.
 
-Refused values raise ``ConfigError`` (a ``ValueError``) naming each field, dotted for nested
-configs (``arch.ngf: Input should be greater than or equal to 1; got 0``). ``from_dict`` and
-``from_json`` take JSON data (lists for tuples, objects for nested configs) and refuse unknown
-fields. ``describe_fields()`` lists every leaf field with its JSON schema, for forms and --help.
+``from_dict``, ``from_json``, ``override`` and ``preset`` take JSON data (lists for tuples,
+objects for nested configs), refuse unknown fields and raise ``ConfigError`` (a ``ValueError``)
+naming each refused field, dotted for nested configs and tuple items (``arch.ngf: Input should
+be greater than or equal to 1; got 0``). Constructing a class directly is Python's side of the
+same checks (tuples as tuples), refused with pydantic's ``ValidationError`` (a ``ValueError``
+too). ``describe_fields()`` lists every leaf field with its JSON schema, for forms and --help.
 """
 
 from __future__ import annotations
@@ -35,9 +41,9 @@ __all__ = ["Config", "ConfigError", "SchemaField", "setting", "parse_assignments
 C = TypeVar("C", bound="Config")
 
 
-def setting(default: Any, help: str, **bounds: Any) -> Any:  # noqa: A002 - the word forms use
-    """A field with its default, its one-line help and optional ``ge``/``le`` bounds."""
-    return Field(default, description=help, **bounds)
+def setting(default: Any, help: str, **constraints: Any) -> Any:  # noqa: A002 - the word forms use
+    """A field with its default, its one-line help and pydantic constraints (``ge``, ``le``...)."""
+    return Field(default, description=help, **constraints)
 
 
 class ConfigError(ValueError):
@@ -96,7 +102,8 @@ def _deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, An
 class Config(BaseModel):
     """Base of every mlcore config."""
 
-    # Strict: what the old JSON holds must mean one thing (see the module docstring).
+    # Strict, as the dataclass configs were (see the module docstring); from_dict goes through
+    # JSON text, where strict mode still takes lists for tuples and objects for nested configs.
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False,
                               validate_default=True)
 
