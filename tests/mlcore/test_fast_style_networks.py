@@ -103,17 +103,18 @@ def test_config_round_trips_through_json():
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"variant": "gatys"}, "variant must be one of johnson, engstrom"),
-        ({"channels": [32, 64]}, "channels must be three positive integers"),
-        ({"channels": [32, 0, 128]}, "channels must be three positive integers"),
-        ({"num_residual_blocks": -1}, "num_residual_blocks must be a non-negative integer"),
-        ({"num_residual_blocks": True}, "num_residual_blocks must be a non-negative integer"),
-        ({"depth": 5}, "unknown FastStyleConfig field(s): depth"),
+        ({"variant": "gatys"}, "variant: Input should be 'johnson' or 'engstrom'; got 'gatys'"),
+        ({"channels": [32, 64]}, "channels.2: Field required; got [32, 64]"),
+        ({"channels": [32, 0, 128]}, "channels.1: Input should be greater than or equal to 1; got 0"),
+        ({"num_residual_blocks": -1}, "num_residual_blocks: Input should be greater than or equal to 0; got -1"),
+        ({"num_residual_blocks": True}, "num_residual_blocks: Input should be a valid integer; got True"),
+        ({"depth": 5}, "depth: unknown field"),
     ],
 )
 def test_config_rejects_bad_values_clearly(data, message):
-    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ValueError) as refused:
         FastStyleConfig.from_json(json.dumps(data))
+    assert str(refused.value) == message
 
 
 def test_config_rejects_text_that_is_not_json():

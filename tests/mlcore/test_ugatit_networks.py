@@ -183,8 +183,8 @@ def test_configs_round_trip_and_check_themselves():
     assert (paper.global_layers, paper.local_layers, paper.decay) == (7, 5, True)
     assert UGATITTrainConfig.preset("kim2020_light").arch.light is True
     assert UGATITTrainConfig.from_json(paper.to_json()) == paper
-    with pytest.raises(ValueError, match="img_size must be a multiple of 4"):
-        UGATITConfig(img_size=250)
+    with pytest.raises(ValueError, match="img_size: Input should be a multiple of 4; got 250"):
+        UGATITConfig.from_dict({"img_size": 250})
     with pytest.raises(ValueError, match="global_layers=7 needs arch.img_size of at least 96; got 64"):
         UGATITTrainConfig(arch=UGATITConfig(img_size=64))
     with pytest.raises(ValueError, match="in_channels == arch.out_channels"):

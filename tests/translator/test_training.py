@@ -208,8 +208,10 @@ def test_bad_settings_are_refused_with_mlcore_s_own_words(admin_client, style_da
     assert response.status_code == 200 and not TrainingRun.objects.exists()
     assert "Ensure this value is greater than or equal to 0.0." in page
     data["cfg:lr"] = "0.001"
-    page = admin_client.post(reverse("admin:translator_trainingrun_add") + "?family=fast_style", data).content.decode()
-    assert "The settings are not valid" in page and "channels" in page
+    response = admin_client.post(reverse("admin:translator_trainingrun_add") + "?family=fast_style", data)
+    assert response.context["form"].errors["cfg:arch.channels"] == ["item 3: Field required; got [8, 16]"]
+    assert "item 3: Field required; got [8, 16]" in response.content.decode()
+    assert not TrainingRun.objects.exists()
 
 
 def test_the_run_page_shows_progress_charts_samples_and_log_and_acts(admin_client, style_dataset):
