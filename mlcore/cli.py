@@ -76,17 +76,9 @@ def _add_config_arguments(parser: argparse.ArgumentParser, config_class: type) -
                         help="set a config field (repeatable; nested: arch.ngf=32; JSON values: "
                              "arch.channels=[16,32,64])")
     parser.epilog = "config fields (--set):\n" + "\n".join(
-        f"  {name} = {json.dumps(default)}: {help}" for name, default, help in _fields(config_class.describe_fields())
+        f"  {field.name} = {json.dumps(field.default)}: {field.help}" for field in config_class.describe_fields()
     )
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-
-
-def _fields(infos, prefix: str = ""):
-    for info in infos:
-        if info.fields:
-            yield from _fields(info.fields, f"{prefix}{info.name}.")
-        else:
-            yield f"{prefix}{info.name}", info.default, info.help
 
 
 def _config(config_class: type, args: argparse.Namespace, **extra):

@@ -5,7 +5,7 @@ A family is one kind of model (fast style, Pix2Pix, U-GAT-IT, Gatys...). It live
 
     __init__.py   registers the family here (name, label, config classes, the inputs a
                   training run reads and its dataset layout in words)
-    config.py     the architecture config and the training config (frozen, torch-free)
+    config.py     the architecture config and the training config (mlcore.config, torch-free)
     networks.py   build(config) -> nn.Module
     losses.py     its own losses, if it has any (shared ones are in mlcore.losses)
     data.py       inspect_dataset(root), dataset_inputs(root) and its training dataset
