@@ -108,8 +108,6 @@ def config_from_form(config_class, cleaned):
     """The config for submitted values: the preset (or the defaults), with every field that
     differs from the class default applied. Raises forms.ValidationError with mlcore's own
     words on the fields they name."""
-    from mlcore.config import ConfigError
-
     base = config_class.preset(cleaned[PRESET_FIELD]) if cleaned.get(PRESET_FIELD) else config_class()
     overrides = {}
     fields = config_class.describe_fields()
@@ -124,7 +122,9 @@ def config_from_form(config_class, cleaned):
             overrides[field.name] = value
     try:
         return base.override(overrides)
-    except ConfigError as exc:
+    except ValueError as exc:  # mlcore.config.ConfigError, whose .problems name the fields
+        if not hasattr(exc, "problems"):
+            raise
         raise forms.ValidationError(_errors_by_field(exc, {f.name for f in fields})) from exc
 
 
