@@ -23,9 +23,11 @@ $(PY):
 	python3 -m venv $(VENV)
 
 # Marker files make re-runs instant until a requirements file changes.
-$(VENV)/.installed-runtime: requirements.txt | $(PY)
+$(VENV)/.installed-runtime: requirements.txt pyproject.toml | $(PY)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
+	# mlcore itself, editable and without dependencies (requirements.txt pins them): `mlcore` anywhere.
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
 $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed-runtime

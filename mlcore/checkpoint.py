@@ -6,7 +6,7 @@ metadata (safetensors allows str -> str) says what the tensors are:
     format          "restyle.model"
     format_version  "1"
     family          registry name, e.g. "fast_style"
-    config          JSON of the family's config dataclass
+    config          JSON of the family's config (an mlcore.config.Config)
     meta            JSON object of free metadata: name, style, source, license, attribution...
     mlcore_version  the mlcore version that wrote the file
 
@@ -63,7 +63,7 @@ class ModelCheckpoint:
     """A loaded checkpoint. ``state_dict`` is empty when only the header was read."""
 
     family: str
-    config: Any  # an instance of the family's config dataclass
+    config: Any  # an instance of the family's config class (mlcore.config.Config)
     state_dict: dict[str, torch.Tensor] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     mlcore_version: str = ""

@@ -1,19 +1,19 @@
-"""Command line for mlcore: ``python -m mlcore <command> ...``.
+"""Command line for mlcore: ``python -m mlcore <command> ...`` (or the ``mlcore`` script).
 
-    python -m mlcore import ml5 DIR OUT [--name NAME]
-    python -m mlcore import pytorch-examples PTH OUT [--name NAME]
-    python -m mlcore translate --model CKPT IN OUT [--device cpu] [--dtype fp32|bf16|fp16]
-    python -m mlcore info CKPT
-    python -m mlcore train fast-style --style IMG --content DIR --run-dir DIR [--preset tiny] ...
-    python -m mlcore train fast-style --run-dir DIR --resume
-    python -m mlcore gatys --content IMG --style IMG --output OUT [--steps N] [--size 512] ...
+    mlcore import <format> SRC OUT [--name NAME] [format options]     formats: mlcore.importers.FORMATS
+    mlcore translate --model CKPT IN OUT [--device cpu] [--dtype fp32|bf16|fp16] [--max-memory-mb N]
+    mlcore info CKPT
+    mlcore train <family> --run-dir DIR [--<input> PATH ...] [--preset NAME] [--set KEY=VALUE ...]
+    mlcore train <family> --run-dir DIR --resume
+    mlcore gatys --content IMG --style IMG --output OUT [--preset NAME] [--set KEY=VALUE ...]
+    mlcore make-pairs SRC OUT --kind edges2photo|gray2color [--count N] [--size S]
 
-Each command is a ``_add_<command>`` function that registers its parser and handler; later
-commands (``import junyanz``, ``import ugatit``) are added the same way, and each trainable
-family gets a ``train <family>`` subcommand with its own data arguments on top of the shared
-training arguments (``_add_train_<family>``). Expected failures exit with status 1 and a
-one-line message; bad usage exits 2; a run stopped with Ctrl-C (after saving what it has)
-exits 130. Heavy modules (torch) are imported inside the handlers so ``--help`` answers at once.
+``train`` and ``import`` are generated: one ``train <family>`` per trainable family of the
+registry, with one ``--<input>`` per input its training record names and the same run
+arguments for all; one ``import <format>`` per row of the importers table, with that format's
+options. Expected failures exit with status 1 and a one-line message; bad usage exits 2; a run
+stopped with Ctrl-C (after saving what it has) exits 130. torch is imported by the handlers, not
+here, so ``--help`` answers at once.
 """
 
 from __future__ import annotations
@@ -28,16 +28,18 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from mlcore import __version__
-from mlcore.pix2pix import cli as pix2pix_cli  # torch-free, like this module
-from mlcore.ugatit import cli as ugatit_cli
+from mlcore.importers import FORMATS, ImportOption
+from mlcore.registry import trainable_families
 
 log = logging.getLogger("mlcore.cli")
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+_METAVARS = {"image": "IMG", "folder": "DIR", "file": "PATH"}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m mlcore",
-        description="Restyle mlcore: import, inspect and run image-to-image models.",
+        prog="mlcore", description="Restyle mlcore: train, import, inspect and run image-to-image models.",
     )
     parser.add_argument("--version", action="version", version=f"mlcore {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log progress (-vv: debug)")
@@ -47,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_info(commands)
     _add_train(commands)
     _add_gatys(commands)
-    pix2pix_cli.add_make_pairs_parser(commands)
+    _add_make_pairs(commands)
     return parser
 
 
@@ -55,39 +57,56 @@ class Stopped(Exception):
     """A run was stopped with Ctrl-C after saving its state (exit status 130)."""
 
 
+def add_option(parser: argparse.ArgumentParser, option: ImportOption, prefix: str = "") -> None:
+    """One importer option as a flag (also used by the site's ``manage.py import_model``)."""
+    flag = "--" + option.name.replace("_", "-")
+    if option.type is bool:
+        parser.add_argument(flag, dest=option.name, action="store_true", default=None, help=prefix + option.help)
+    else:
+        parser.add_argument(flag, dest=option.name, type=option.type, choices=option.choices,
+                            help=prefix + option.help)
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser, config_class: type) -> None:
+    """--preset (the class's own presets) and --set; the fields they may set are listed below
+    the options of --help."""
+    parser.add_argument("--preset", metavar="NAME", choices=config_class.preset_names(),
+                        help=f"start from a preset config: {', '.join(config_class.preset_names())}")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="set a config field (repeatable; nested: arch.ngf=32; JSON values: "
+                             "arch.channels=[16,32,64])")
+    parser.epilog = "config fields (--set):\n" + "\n".join(
+        f"  {field.name} = {json.dumps(field.default)}: {field.help}" for field in config_class.describe_fields()
+    )
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+
+
+def _config(config_class: type, args: argparse.Namespace, **extra):
+    from mlcore.config import parse_assignments
+
+    config = config_class.preset(args.preset) if args.preset else config_class()
+    return config.override({**parse_assignments(args.set), **{k: v for k, v in extra.items() if v is not None}})
+
+
 # --- import ----------------------------------------------------------------------------------
 
 
 def _add_import(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("import", help="convert published weights into a Restyle checkpoint")
-    sources = parser.add_subparsers(dest="source", metavar="SOURCE", required=True)
-
-    ml5 = sources.add_parser("ml5", help="an ml5.js style transfer folder (manifest.json + Variable_N)")
-    ml5.add_argument("src", metavar="DIR")
-    ml5.add_argument("out", metavar="OUT", help="checkpoint to write (.safetensors)")
-    ml5.add_argument("--name", help="model name stored in the checkpoint (default: the folder name)")
-    ml5.set_defaults(handler=_import_ml5)
-
-    pte = sources.add_parser("pytorch-examples", help="a pytorch/examples fast_neural_style .pth file")
-    pte.add_argument("src", metavar="PTH")
-    pte.add_argument("out", metavar="OUT", help="checkpoint to write (.safetensors)")
-    pte.add_argument("--name", help="model name stored in the checkpoint (default: the file name)")
-    pte.set_defaults(handler=_import_pytorch_examples)
-
-    pix2pix_cli.add_import_parser(sources)
-    ugatit_cli.add_import_parser(sources)
+    sources = parser.add_subparsers(dest="source", metavar="FORMAT", required=True)
+    for fmt in FORMATS.values():
+        sub = sources.add_parser(fmt.name, help=fmt.help)
+        sub.add_argument("src", metavar=fmt.source)
+        sub.add_argument("out", metavar="OUT", help="checkpoint to write (.safetensors)")
+        sub.add_argument("--name", help="model name stored in the checkpoint (default: from the file name)")
+        for option in fmt.options:
+            add_option(sub, option)
+        sub.set_defaults(handler=_import, format=fmt)
 
 
-def _import_ml5(args: argparse.Namespace) -> None:
-    from mlcore.importers import import_ml5
-
-    print(import_ml5(args.src, args.out, name=args.name))
-
-
-def _import_pytorch_examples(args: argparse.Namespace) -> None:
-    from mlcore.importers import import_pytorch_examples
-
-    print(import_pytorch_examples(args.src, args.out, name=args.name))
+def _import(args: argparse.Namespace) -> None:
+    options = {o.name: getattr(args, o.name) for o in args.format.options if getattr(args, o.name) is not None}
+    print(args.format.convert(args.src, args.out, name=args.name, **options))
 
 
 # --- translate -------------------------------------------------------------------------------
@@ -99,18 +118,19 @@ def _add_translate(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("input", metavar="IN", help="input image")
     parser.add_argument("output", metavar="OUT", help="output image (format from the extension)")
     parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1... (default: cpu)")
-    parser.add_argument("--dtype", default="fp32", choices=["fp32", "bf16", "fp16"], help="precision")
+    parser.add_argument("--dtype", default="fp32", choices=PRECISIONS, help="precision")
+    parser.add_argument("--max-memory-mb", type=float, metavar="N",
+                        help="shrink an image whose translation would need more memory than this")
     parser.set_defaults(handler=_translate)
 
 
 def _translate(args: argparse.Namespace) -> None:
-    from pathlib import Path
-
     from mlcore.images import open_image
     from mlcore.inference import Inferer
 
     inferer = Inferer.load(args.model, device=args.device, dtype=args.dtype)
-    result = inferer.translate(open_image(args.input))
+    budget = args.max_memory_mb * 2**20 if args.max_memory_mb else None
+    result = inferer.translate(open_image(args.input), max_bytes=budget)
     out = Path(args.output)
     if result.mode == "RGBA" and out.suffix.lower() in {".jpg", ".jpeg"}:
         log.warning("JPEG has no alpha channel; writing %s without transparency", out)
@@ -142,74 +162,38 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         "train", help="train a model (Ctrl-C stops cleanly with a checkpoint; --resume continues)"
     )
     families = parser.add_subparsers(dest="family_command", metavar="FAMILY", required=True)
-    _add_train_fast_style(families)
-    pix2pix_cli.add_train_parser(families, _add_training_arguments, _train)
-    ugatit_cli.add_train_parser(families, _add_training_arguments, _train)
+    for family in trainable_families():
+        sub = families.add_parser(family.cli_name, help=family.label)
+        for item in family.training.inputs:
+            sub.add_argument("--" + item.name.replace("_", "-"), dest=f"input:{item.name}",
+                             metavar=_METAVARS.get(item.kind, "PATH"),
+                             help=item.help + ("" if item.required else " (optional)"))
+        sub.add_argument("--run-dir", required=True, metavar="DIR",
+                         help="folder for run.json, metrics, samples, checkpoints and the model")
+        sub.add_argument("--resume", action="store_true",
+                         help="continue the run in --run-dir (its config and inputs come from run.json)")
+        _add_config_arguments(sub, family.training.config_class)
+        sub.add_argument("--steps", type=int, help="training steps (a config field, given often)")
+        sub.add_argument("--batch-size", type=int, help="images per step (a config field, given often)")
+        sub.add_argument("--seed", type=int, default=0, help="seed of initialisation and data order (default: 0)")
+        sub.add_argument("--device", default=None, help="torch device: cpu, cuda, cuda:1... (default: cpu)")
+        sub.add_argument("--precision", default="fp32", choices=PRECISIONS, help="training precision")
+        sub.add_argument("--workers", type=int, default=2, help="data loading processes (default: 2)")
+        sub.add_argument("--log-every", type=int, default=1, help="metrics.jsonl every N steps (default: 1)")
+        sub.add_argument("--sample-every", type=int, default=500, help="sample grid every N steps (default: 500)")
+        sub.add_argument("--checkpoint-every", type=int, default=1000,
+                         help="training checkpoint every N steps (default: 1000)")
+        sub.set_defaults(handler=_train, family=family)
 
 
-def _add_training_arguments(parser: argparse.ArgumentParser, *, presets: Sequence[str]) -> None:
-    """Arguments every family's ``train`` subcommand shares. ``presets`` only documents the
-    names (the config class, and torch with it, is imported by the handler, not here)."""
-    parser.add_argument("--run-dir", required=True, metavar="DIR",
-                        help="folder for run.json, metrics, samples, checkpoints and the model")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the run in --run-dir (its config and inputs come from run.json)")
-    parser.add_argument("--preset", metavar="NAME", help=f"start from a preset config: {', '.join(presets)}")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="set a config field (repeatable; nested: arch.channels=[16,32,64]; JSON values)")
-    parser.add_argument("--steps", type=int, help="training steps")
-    parser.add_argument("--batch-size", type=int, help="images per step")
-    parser.add_argument("--seed", type=int, default=0, help="seed of initialisation and data order (default: 0)")
-    parser.add_argument("--device", default=None, help="torch device: cpu, cuda, cuda:1... (default: cpu)")
-    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"], help="training precision")
-    parser.add_argument("--workers", type=int, default=2, help="data loading processes (default: 2)")
-    parser.add_argument("--log-every", type=int, default=1, help="metrics.jsonl every N steps (default: 1)")
-    parser.add_argument("--sample-every", type=int, default=500, help="sample grid every N steps (default: 500)")
-    parser.add_argument("--checkpoint-every", type=int, default=1000,
-                        help="training checkpoint every N steps (default: 1000)")
-
-
-def _add_train_fast_style(families: argparse._SubParsersAction) -> None:
-    parser = families.add_parser(
-        "fast-style", help="Johnson et al. 2016 fast style transfer: one style image, a folder of photos"
-    )
-    parser.add_argument("--style", metavar="IMG", help="the style image")
-    parser.add_argument("--content", metavar="DIR", help="folder of content photos (e.g. COCO train2014)")
-    weights = parser.add_mutually_exclusive_group()
-    weights.add_argument("--vgg-weights", metavar="PATH",
-                         help="torchvision's vgg16-397923af.pth (default: torch hub cache, then download)")
-    weights.add_argument("--random-vgg", action="store_true",
-                         help="random VGG16 loss network: for tests only, the result is no style model")
-    _add_training_arguments(parser, presets=("tiny", "johnson2016"))
-
-    def inputs(args: argparse.Namespace) -> dict[str, str]:
-        if not args.style or not args.content:
-            raise ValueError("a new fast-style run needs --style IMG and --content DIR")
-        found = {"style": args.style, "content": args.content}
-        if args.vgg_weights:
-            found["vgg_weights"] = args.vgg_weights
-        return found
-
-    def config_overrides(args: argparse.Namespace) -> dict:
-        return {"loss_network": "random"} if args.random_vgg else {}
-
-    parser.set_defaults(handler=_train, family="fast_style", train_inputs=inputs,
-                        family_overrides=config_overrides)
-
-
-def _training_config(args: argparse.Namespace):
-    from mlcore.config import parse_assignments
-    from mlcore.registry import get_family
-
-    config_class = get_family(args.family).training.config_class
-    config = config_class.preset(args.preset) if args.preset else config_class()
-    overrides = parse_assignments(args.set)
-    if args.steps is not None:
-        overrides["steps"] = args.steps
-    if args.batch_size is not None:
-        overrides["batch_size"] = args.batch_size
-    overrides.update(args.family_overrides(args))
-    return config.override(overrides)
+def _train_inputs(args: argparse.Namespace) -> dict[str, str]:
+    training = args.family.training
+    given = {item.name: getattr(args, f"input:{item.name}") for item in training.inputs}
+    missing = [item for item in training.inputs if item.required and not given[item.name]]
+    if missing:
+        flags = " and ".join(f"--{i.name.replace('_', '-')} {_METAVARS.get(i.kind, 'PATH')}" for i in missing)
+        raise ValueError(f"a new {args.family.cli_name} run needs {flags}")
+    return {name: value for name, value in given.items() if value}
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -223,8 +207,9 @@ def _train(args: argparse.Namespace) -> None:
             log.warning("%s ignored with --resume: the run keeps the config in its run.json", ", ".join(ignored))
         trainer = engine.Trainer.open(args.run_dir, device=args.device, num_workers=args.workers)
     else:
+        config = _config(args.family.training.config_class, args, steps=args.steps, batch_size=args.batch_size)
         trainer = engine.Trainer.create(
-            args.run_dir, family=args.family, config=_training_config(args), inputs=args.train_inputs(args),
+            args.run_dir, family=args.family.name, config=config, inputs=_train_inputs(args),
             seed=args.seed, device=args.device or "cpu", precision=args.precision, num_workers=args.workers,
             log_every=args.log_every, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
         )
@@ -241,7 +226,7 @@ def _train(args: argparse.Namespace) -> None:
         print(f"{result.model_path}{labels}")
         return
     print(f"stopped at step {result.step} of {result.total_steps}; checkpoint {result.checkpoint_path}; "
-          f"continue with: python -m mlcore train {args.family_command} --run-dir {args.run_dir} --resume")
+          f"continue with: mlcore train {args.family.cli_name} --run-dir {args.run_dir} --resume")
     raise Stopped
 
 
@@ -292,25 +277,19 @@ def _graceful_ctrl_c() -> Iterator[Callable[[], bool]]:
 
 
 def _add_gatys(commands: argparse._SubParsersAction) -> None:
+    from mlcore.gatys import GatysConfig
+
     parser = commands.add_parser(
         "gatys", help="Gatys et al. 2016 style transfer: optimise the picture itself (slow on a CPU)"
     )
     parser.add_argument("--content", required=True, metavar="IMG", help="the photo")
     parser.add_argument("--style", required=True, metavar="IMG", help="the style image")
     parser.add_argument("--output", required=True, metavar="OUT", help="picture to write (format from the extension)")
-    parser.add_argument("--preset", metavar="NAME", help="start from a preset config: gatys2016, fast, tiny")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="set a GatysConfig field")
-    parser.add_argument("--steps", type=int, help="optimisation steps (default: 300)")
-    parser.add_argument("--size", type=int, help="longest side of the output (default: 512)")
-    parser.add_argument("--optimizer", choices=["lbfgs", "adam"], help="default: lbfgs")
-    parser.add_argument("--content-weight", type=float)
-    parser.add_argument("--style-weight", type=float)
-    parser.add_argument("--tv-weight", type=float)
-    parser.add_argument("--init", choices=["content", "noise"], help="start from the photo or from noise")
-    weights = parser.add_mutually_exclusive_group()
-    weights.add_argument("--vgg-weights", metavar="PATH",
-                         help="torchvision's vgg19-dcbb9e9d.pth (default: torch hub cache, then download)")
-    weights.add_argument("--random-vgg", action="store_true", help="random VGG19: for tests only")
+    _add_config_arguments(parser, GatysConfig)
+    parser.add_argument("--steps", type=int, help="optimisation steps (a config field, given often)")
+    parser.add_argument("--size", type=int, help="longest side of the output (a config field, given often)")
+    parser.add_argument("--vgg-weights", metavar="PATH",
+                        help="torchvision's vgg19-dcbb9e9d.pth (default: torch hub cache, then download)")
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     parser.add_argument("--progress-every", type=int, default=10, metavar="N",
@@ -320,20 +299,11 @@ def _add_gatys(commands: argparse._SubParsersAction) -> None:
 
 
 def _gatys(args: argparse.Namespace) -> None:
-    from mlcore.config import parse_assignments
-    from mlcore.gatys import GatysConfig, GatysProgress, run_gatys
+    from mlcore.gatys import GatysConfig
+    from mlcore.gatys.inferer import GatysProgress, run_gatys
     from mlcore.images import open_image
 
-    config = GatysConfig.preset(args.preset) if args.preset else GatysConfig()
-    overrides = parse_assignments(args.set)
-    for flag, key in (("steps", "steps"), ("size", "size"), ("optimizer", "optimizer"),
-                      ("content_weight", "content_weight"), ("style_weight", "style_weight"),
-                      ("tv_weight", "tv_weight"), ("init", "init")):
-        if getattr(args, flag) is not None:
-            overrides[key] = getattr(args, flag)
-    if args.random_vgg:
-        overrides["loss_network"] = "random"
-    config = config.override(overrides)
+    config = _config(GatysConfig, args, steps=args.steps, size=args.size)
     if args.progress_every < 1:
         raise ValueError("--progress-every must be at least 1")
     content, style = open_image(args.content), open_image(args.style)
@@ -374,6 +344,32 @@ def _save_labelled(image, path: Path, labels: Sequence[str]) -> Path:
     else:
         image.save(path)
     return path
+
+
+# --- make-pairs ------------------------------------------------------------------------------
+
+
+def _add_make_pairs(commands: argparse._SubParsersAction) -> None:
+    from mlcore.tools.make_pairs import KINDS
+
+    parser = commands.add_parser(
+        "make-pairs", help="make a pix2pix training set (A|B side by side) from a folder of photos"
+    )
+    parser.add_argument("src", metavar="SRC", help="folder of photos (searched recursively)")
+    parser.add_argument("out", metavar="OUT", help="folder to write the pairs into (new or empty)")
+    parser.add_argument("--kind", required=True, choices=KINDS,
+                        help="edges2photo: A is an edge map of the photo B; gray2color: A is B in grey")
+    parser.add_argument("--count", type=int, default=100, help="pairs to make (default: 100)")
+    parser.add_argument("--size", type=int, default=256, help="side of A and of B in pixels (default: 256)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random crops (default: 0)")
+    parser.set_defaults(handler=_make_pairs)
+
+
+def _make_pairs(args: argparse.Namespace) -> None:
+    from mlcore.tools.make_pairs import make_pairs
+
+    written = make_pairs(args.src, args.out, kind=args.kind, count=args.count, size=args.size, seed=args.seed)
+    print(f"{len(written)} {args.kind} pairs in {args.out}")
 
 
 # --- entry point -----------------------------------------------------------------------------

@@ -1,21 +1,31 @@
-"""Model families by name: how to build a family's network and how to run it.
+"""Model families by name, and the one shape every family has.
 
-A family is one kind of image-to-image model (``fast_style`` today; pix2pix, U-GAT-IT and
-StyleGAN2 later). A family that can be trained here also carries a ``Training`` record: its
-training config class, the inputs a run reads (a style image, a folder of photos...) and the
-factory of its ``mlcore.engine.TrainingTask``; the CLI's ``train`` command and the web admin
-list trainable families and build their forms from it. Each family package registers a
-``Family`` record when it is imported;
-the built-in families are imported lazily on the first lookup, so ``import mlcore.registry``
-stays cheap. Checkpoints name their family, and the loader uses this registry to rebuild the
-config and the network.
+A family is one kind of model (fast style, Pix2Pix, U-GAT-IT, Gatys...). It lives in one folder,
+``mlcore/<family>/``, whose modules have the same names and jobs in every family:
+
+    __init__.py   registers the family here (name, label, config classes, the inputs a
+                  training run reads and its dataset layout in words)
+    config.py     the architecture config and the training config (mlcore.config, torch-free)
+    networks.py   build(config) -> nn.Module
+    losses.py     its own losses, if it has any (shared ones are in mlcore.losses)
+    data.py       inspect_dataset(root), dataset_inputs(root) and its training dataset
+    trainer.py    Task: its mlcore.engine.TrainingTask
+    inferer.py    translate(net, x01) (and attention(net, x01) where it has one)
+
+The package and its config module import no torch, so ``import mlcore.registry`` and listing the
+families stay cheap for the command line's ``--help`` and the web admin's forms; the other
+modules are imported the first time a family's network, data or trainer is needed (``Family``
+and ``Training`` below do it, in one place). Adding a family means one new folder and one entry
+in ``BUILTIN_FAMILIES``; the command line, the importers table and the site pick it up from here.
+Checkpoints name their family, and the loader uses this registry to rebuild config and network.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,6 +33,7 @@ if TYPE_CHECKING:
     from torch import nn
 
 __all__ = [
+    "BUILTIN_FAMILIES",
     "Family",
     "Training",
     "TrainInput",
@@ -33,8 +44,8 @@ __all__ = [
     "trainable_families",
 ]
 
-# Packages that register a family when imported.
-_BUILTIN_FAMILY_MODULES = ("mlcore.fast_style", "mlcore.pix2pix", "mlcore.ugatit")
+# The family packages: each registers itself when imported.
+BUILTIN_FAMILIES = ("mlcore.fast_style", "mlcore.gatys", "mlcore.pix2pix", "mlcore.ugatit")
 
 _families: dict[str, Family] = {}
 _builtins_loaded = False
@@ -44,7 +55,7 @@ _builtins_loaded = False
 class TrainInput:
     """One input a training run reads, besides its config (stored by path in run.json)."""
 
-    name: str  # key in the run's ``inputs`` mapping, e.g. "style"
+    name: str  # key in the run's ``inputs`` mapping, e.g. "style"; the CLI flag is --style
     kind: str  # "image" (one image file), "folder" (a folder of images) or "file"
     help: str  # one line for a form or --help
     required: bool = True
@@ -52,20 +63,25 @@ class TrainInput:
 
 @dataclass(frozen=True)
 class Training:
-    """How to train a family with mlcore.engine."""
+    """How to train a family with mlcore.engine: its training config, the inputs a run reads and
+    the layout of a dataset in words. The rest comes from its ``trainer`` and ``data`` modules."""
 
     config_class: type  # frozen mlcore.config.Config with at least ``steps`` and ``batch_size``
     inputs: tuple[TrainInput, ...]
-    # (config, inputs: dict[str, str], *, device, precision, seed) -> mlcore.engine.TrainingTask;
-    # imports its trainer module lazily, so registering a family stays cheap.
-    make_task: Callable[..., Any]
-    # A dataset is one folder in the layout this family trains on (for the web admin, which
-    # stores uploaded datasets as folders). inspect_dataset(root) -> mlcore.data.DatasetReport
-    # says what is there and every problem in words; dataset_inputs(root) -> the run's
-    # ``inputs`` mapping (e.g. {"style": root/"style.jpg", "content": root/"content"}).
-    inspect_dataset: Callable[[Any], Any] | None = None
-    dataset_inputs: Callable[[Any], dict[str, str]] | None = None
-    dataset_layout: str = ""  # the layout in words, for forms and errors
+    dataset_layout: str  # for forms, reports and errors (the web admin shows it without torch)
+    package: str = ""  # set by register()
+
+    def make_task(self, config: Any, inputs: dict[str, str], **kwargs: Any) -> Any:
+        """The family's ``trainer.Task(config, inputs, *, device, precision, seed)``."""
+        return _module(self.package, "trainer").Task(config, inputs, **kwargs)
+
+    def inspect_dataset(self, root: Any) -> Any:
+        """What is in a dataset folder and every problem in words (an mlcore.data.DatasetReport)."""
+        return _module(self.package, "data").inspect_dataset(root)
+
+    def dataset_inputs(self, root: Any) -> dict[str, str]:
+        """The run's ``inputs`` for a dataset folder that inspect_dataset found good."""
+        return _module(self.package, "data").dataset_inputs(root)
 
 
 @dataclass(frozen=True)
@@ -74,17 +90,40 @@ class Family:
 
     name: str  # the identifier stored in checkpoints, e.g. "fast_style"
     label: str  # a human name for catalogues and logs
-    config_class: type  # frozen dataclass with to_json()/from_json()
-    build: Callable[[Any], nn.Module]  # config -> freshly initialised network
-    # Inference hook: (network, image batch in the mlcore convention) -> image batch in the
-    # convention (see mlcore.images). Families with a different network range, a fixed input
-    # size or an optimisation loop (StyleGAN2 projection) hide that here.
-    translate: Callable[[nn.Module, torch.Tensor], torch.Tensor]
-    # Present when mlcore can train the family (python -m mlcore train <family>).
-    training: Training | None = None
-    # Optional attention hook (U-GAT-IT): (network, image batch in the convention) -> a picture
-    # of where the network looks, as an image batch in the convention of the input's size.
-    attention: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None
+    package: str  # its folder as a module name, e.g. "mlcore.fast_style"
+    config_class: type  # its architecture config (mlcore.config.Config)
+    training: Training | None = None  # present when mlcore can train it
+    has_attention: bool = False  # its inferer can show where the network looks
+    style_image: bool = False  # it paints with a style image the user gives (Gatys)
+    checkpoint: bool = True  # a model is a network checkpoint (Gatys has none: it optimises each picture)
+    optimises_each_picture: bool = False  # minutes per picture rather than a forward pass
+
+    @property
+    def cli_name(self) -> str:
+        return self.name.replace("_", "-")
+
+    def build(self, config: Any) -> nn.Module:
+        """A freshly initialised network for ``config``."""
+        return self._network_module().build(config)
+
+    def translate(self, net: nn.Module, x01: torch.Tensor) -> torch.Tensor:
+        """Run ``net`` on an image batch in the mlcore convention (mlcore.images); any network
+        range, fixed input size or padding is the inferer's business."""
+        return _module(self.package, "inferer").translate(net, x01)
+
+    @property
+    def attention(self) -> Callable[[nn.Module, torch.Tensor], torch.Tensor] | None:
+        """(network, image batch) -> a picture of where the network looks, or None."""
+        return _module(self.package, "inferer").attention if self.has_attention else None
+
+    def _network_module(self) -> ModuleType:
+        if not self.checkpoint:
+            raise ValueError(f"{self.label} has no network to build: it optimises each picture")
+        return _module(self.package, "networks")
+
+
+def _module(package: str, name: str) -> ModuleType:
+    return importlib.import_module(f"{package}.{name}")
 
 
 class UnknownFamilyError(KeyError):
@@ -96,23 +135,24 @@ class UnknownFamilyError(KeyError):
 
 def register(family: Family) -> Family:
     """Register ``family`` under its name; registering the same name twice is an error."""
+    if family.training is not None and not family.training.package:
+        family = replace(family, training=replace(family.training, package=family.package))
     existing = _families.get(family.name)
-    if existing is not None and existing is not family:
+    if existing is not None and existing != family:
         raise ValueError(f"model family {family.name!r} is already registered")
     _families[family.name] = family
     return family
 
 
 def get_family(name: str) -> Family:
-    """The family registered as ``name``; ``UnknownFamilyError`` lists the known ones."""
+    """The family registered as ``name`` (or its command-line name, fast-style);
+    ``UnknownFamilyError`` lists the known ones."""
     _load_builtins()
-    try:
-        return _families[name]
-    except KeyError:
+    family = _families.get(name) or _families.get(name.replace("-", "_"))
+    if family is None:
         known = ", ".join(family_names()) or "none"
-        raise UnknownFamilyError(
-            f"unknown model family {name!r} (known families: {known})"
-        ) from None
+        raise UnknownFamilyError(f"unknown model family {name!r} (known families: {known})")
+    return family
 
 
 def family_names() -> list[str]:
@@ -130,6 +170,6 @@ def _load_builtins() -> None:
     global _builtins_loaded
     if _builtins_loaded:
         return
-    for module in _BUILTIN_FAMILY_MODULES:
+    for module in BUILTIN_FAMILIES:
         importlib.import_module(module)  # the package calls register() on import
     _builtins_loaded = True

@@ -1,49 +1,61 @@
 """Django form fields generated from an mlcore config class, and the config built back from them.
 
-The config class is the one source of truth: its `describe_fields()` gives each field's type,
-default, help, choices and bounds; the submitted values go through the class itself
-(`preset(...).override(...)`), so the admin validates exactly as mlcore and the CLI do.
+The config class is the one source of truth: its JSON schema (`describe_fields()`, from
+pydantic's `model_json_schema()`) gives each field's type, enum, bounds, default and help; the
+submitted values go through the class itself (`preset(...).override(...)`), so the admin
+validates exactly as mlcore and the CLI do, and each refusal lands on the field it names.
 Nested configs become dotted names (`arch.ngf`).
 """
 import json
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 
 PRESET_FIELD = "preset"
+PREFIX = "cfg:"
 
 
-def _flatten(infos, prefix=""):
-    for info in infos:
-        if info.fields:
-            yield from _flatten(info.fields, f"{prefix}{info.name}.")
-        else:
-            yield f"{prefix}{info.name}", info
+def _optional(schema):
+    """(the schema of X, True) for `X | None` (the only union configs have), else (schema, False)."""
+    if "anyOf" not in schema:
+        return schema, False
+    (inner,) = [option for option in schema["anyOf"] if option != {"type": "null"}]
+    return inner, True
 
 
-def _form_field(info):
-    label = info.name.replace("_", " ")
-    common = {"label": label, "help_text": info.help, "required": False}
-    bounds = {k: v for k, v in (("min_value", info.min), ("max_value", info.max)) if v is not None}
-    kind = info.type
-    if kind == "bool":
-        return forms.BooleanField(initial=info.default, **common)
-    if kind in ("int", "int | None"):
-        return forms.IntegerField(initial=info.default, **bounds, **common)
-    if kind in ("float", "float | None"):
-        return forms.FloatField(initial=info.default, **bounds, **common)
-    if kind.startswith("tuple[") and info.choices:
-        return forms.MultipleChoiceField(
-            choices=[(c, c) for c in info.choices], initial=list(info.default),
-            widget=forms.CheckboxSelectMultiple, **common,
-        )
-    if kind.startswith("tuple["):
-        return forms.CharField(
-            initial=", ".join(str(v) for v in info.default),
-            **{**common, "help_text": f"{info.help} (comma-separated)"},
-        )
-    if info.choices:
-        return forms.ChoiceField(choices=[(c, c) for c in info.choices], initial=info.default, **common)
-    return forms.CharField(initial=info.default if info.default is not None else "", **common)
+def _listed_as_text(schema):
+    """An array whose items are not choices is typed as comma-separated text."""
+    return schema.get("type") == "array" and "enum" not in schema.get("items", {})
+
+
+def _from_choice(enum):
+    by_text = {str(value): value for value in enum}
+    return lambda text: by_text[text]
+
+
+def _form_field(field):
+    schema, optional = _optional(field.schema)
+    common = {"label": field.name.replace("_", " "), "help_text": field.help, "required": False,
+              "initial": field.default}
+    kind = schema.get("type")
+    if "enum" in schema:
+        return forms.TypedChoiceField(choices=[(v, v) for v in schema["enum"]], coerce=_from_choice(schema["enum"]),
+                                      empty_value=None, **common)
+    if kind == "boolean":
+        return forms.BooleanField(**common)
+    if kind in ("integer", "number"):
+        number = forms.IntegerField if kind == "integer" else forms.FloatField
+        return number(min_value=schema.get("minimum"), max_value=schema.get("maximum"), **common)
+    if kind == "array" and not _listed_as_text(schema):
+        enum = schema["items"]["enum"]
+        return forms.TypedMultipleChoiceField(choices=[(v, v) for v in enum], coerce=_from_choice(enum),
+                                              widget=forms.CheckboxSelectMultiple, **common)
+    if kind == "array":
+        return forms.CharField(**{**common, "initial": ", ".join(str(v) for v in field.default),
+                                  "help_text": f"{field.help} (comma-separated)"})
+    if kind == "string":
+        return forms.CharField(**common)
+    raise TypeError(f"no form field for {field.name}: {field.schema}")
 
 
 def config_fields(config_class):
@@ -55,52 +67,76 @@ def config_fields(config_class):
             help_text="Start from a preset; the fields you change below override it.",
         )
     }
-    for name, info in _flatten(config_class.describe_fields()):
-        fields[f"cfg:{name}"] = _form_field(info)
+    for field in config_class.describe_fields():
+        fields[PREFIX + field.name] = _form_field(field)
     return fields
 
 
-def _parse(info, value):
-    if value in (None, "") and "None" in info.type:
+def _json_or_text(text):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _parse(field, value):
+    if value in (None, ""):
         return None
-    if info.type.startswith("tuple[") and not info.choices:
-        items = [v.strip() for v in str(value).split(",") if v.strip()]
-        try:
-            return [json.loads(v) for v in items]
-        except json.JSONDecodeError:
-            return items
-    if info.type.startswith("tuple["):
-        return list(value)
+    if _listed_as_text(_optional(field.schema)[0]):
+        return [_json_or_text(v.strip()) for v in value.split(",") if v.strip()]
     return value
+
+
+def _errors_by_field(error, names):
+    """The config's refusals, each on the form field it names (a tuple item's on its tuple),
+    or on the form as a whole for a check of several fields."""
+    errors = {}
+    for path, what in error.problems:
+        for end in range(len(path), 0, -1):
+            name = ".".join(map(str, path[:end]))
+            if name in names:
+                rest = ", ".join(f"item {p + 1}" if isinstance(p, int) else p for p in path[end:])
+                errors.setdefault(PREFIX + name, []).append(f"{rest}: {what}" if rest else what)
+                break
+        else:
+            where = ".".join(map(str, path))
+            errors.setdefault(NON_FIELD_ERRORS, []).append(f"{where}: {what}" if where else what)
+    return errors
 
 
 def config_from_form(config_class, cleaned):
     """The config for submitted values: the preset (or the defaults), with every field that
-    differs from the class default applied. Raises ValueError with mlcore's own message."""
+    differs from the class default applied. Raises forms.ValidationError with mlcore's own
+    words on the fields they name."""
     base = config_class.preset(cleaned[PRESET_FIELD]) if cleaned.get(PRESET_FIELD) else config_class()
     overrides = {}
-    for name, info in _flatten(config_class.describe_fields()):
-        key = f"cfg:{name}"
+    fields = config_class.describe_fields()
+    for field in fields:
+        key = PREFIX + field.name
         if key not in cleaned:
-            continue
-        if cleaned[key] in (None, "") and "None" not in info.type:
+            continue  # refused by the form field already
+        value = _parse(field, cleaned[key])
+        if value is None and not _optional(field.schema)[1]:
             continue  # left empty: keep the preset's value or the default
-        value = _parse(info, cleaned[key])
-        default = list(info.default) if isinstance(info.default, (list, tuple)) else info.default
-        if value != default:
-            overrides[name] = value
-    return base.override(overrides)
+        if value != field.default:
+            overrides[field.name] = value
+    try:
+        return base.override(overrides)
+    except ValueError as exc:  # mlcore.config.ConfigError, whose .problems name the fields
+        if not hasattr(exc, "problems"):
+            raise
+        raise forms.ValidationError(_errors_by_field(exc, {f.name for f in fields})) from exc
 
 
 def config_initial(config):
     """Form initial values showing an existing config (for a clone or a read-only view)."""
     data = config.to_dict()
     initial = {}
-    for name, info in _flatten(type(config).describe_fields()):
+    for field in type(config).describe_fields():
         value = data
-        for part in name.split("."):
+        for part in field.name.split("."):
             value = value[part]
-        if info.type.startswith("tuple[") and not info.choices:
+        if _listed_as_text(_optional(field.schema)[0]):
             value = ", ".join(str(v) for v in value)
-        initial[f"cfg:{name}"] = value
+        initial[PREFIX + field.name] = value
     return initial

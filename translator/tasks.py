@@ -1,4 +1,5 @@
-"""Celery tasks: thin, idempotent, given ids. The work is in services and mlcore."""
+"""Celery tasks: thin, idempotent, given ids. The work is in services and in translator.worker
+(the one package that runs mlcore)."""
 import logging
 import time
 
@@ -6,8 +7,9 @@ from celery import shared_task
 from django.conf import settings
 from celery.exceptions import SoftTimeLimitExceeded
 
-from . import inference, services, sweeper  # noqa: F401  (sweeper: starts with the worker)
-from .models import Conversion, Family
+from . import services, sweeper  # noqa: F401  (sweeper: starts with the worker)
+from .models import Conversion
+from .worker import inference, training_runs
 
 log = logging.getLogger(__name__)
 
@@ -30,26 +32,18 @@ def run_conversion(conversion_id):
 
 
 def _convert(claim, lease_lost):
-    # mlcore (and torch) load in the worker only; the web process never pays for them.
-    from mlcore.checkpoint import CheckpointError
-    from mlcore.inference import MemoryBudgetError
-    from mlcore.vgg import MissingVGGWeightsError
-
     conversion_id = claim.pk
     try:
         conversion = Conversion.objects.select_related(
             "art_model", "model_version", "photo", "style_image"
         ).get(id=conversion_id)
-        if conversion.art_model.family == Family.GATYS:
-            outcome = inference.paint_with_gatys(
-                conversion,
-                report=lambda progress, detail, jpeg: services.record_progress(
-                    claim=claim, progress=progress, detail=detail, intermediate_jpeg=jpeg
-                ),
-                should_stop=_stop_poller(claim, lease_lost),
-            )
-        else:
-            outcome = inference.translate_photo(conversion)
+        outcome = inference.convert(
+            conversion,
+            report=lambda progress, detail, jpeg: services.record_progress(
+                claim=claim, progress=progress, detail=detail, intermediate_jpeg=jpeg
+            ),
+            should_stop=_stop_poller(claim, lease_lost),
+        )
         if outcome is None:
             services.mark_cancelled(claim=claim)
             log.info("conversion %s cancelled", conversion_id)
@@ -73,39 +67,13 @@ def _convert(claim, lease_lost):
         log.info("conversion %s was deleted while running", conversion_id)
     except SoftTimeLimitExceeded:
         services.fail_conversion(claim=claim, reason="The conversion took too long and was stopped.")
-    except MemoryBudgetError as exc:
-        log.warning("conversion %s: %s (RESTYLE_CONVERSION_MEMORY_MB)", conversion_id, exc)
-        services.fail_conversion(
-            claim=claim, reason="This model needs more memory than this server gives a conversion; an "
-            "administrator has to raise RESTYLE_CONVERSION_MEMORY_MB or use a smaller model.",
-        )
-    except CheckpointError:
-        log.exception("conversion %s: the model file did not load", conversion_id)
-        services.fail_conversion(
-            claim=claim,
-            reason="The conversion failed: this model's network file could not be loaded. "
-            "Please choose another model; an administrator has to reinstall this one.",
-        )
-    except MissingVGGWeightsError:
-        log.exception("conversion %s: no VGG19 weights on this worker", conversion_id)
-        services.fail_conversion(
-            claim=claim,
-            reason="This model is not set up on the server yet (its VGG19 loss network is missing). "
-            "An administrator has to provide RESTYLE_VGG19_WEIGHTS.",
-        )
     except Exception as exc:
-        if inference.is_out_of_memory(exc):
-            log.warning("conversion %s ran out of memory: %s", conversion_id, exc)
-            inference.release_memory()
-            services.fail_conversion(
-                claim=claim, reason="The worker ran out of memory converting this photo. Try a smaller photo."
-            )
-            return
-        # The details (paths, tracebacks) go to the log, not to the user.
-        log.exception("conversion %s failed", conversion_id)
-        services.fail_conversion(
-            claim=claim, reason=f"The conversion failed unexpectedly ({type(exc).__name__}). Please try again."
-        )
+        reason = inference.failure_reason(exc, conversion_id=conversion_id)
+        if reason is None:
+            # The details (paths, tracebacks) go to the log, not to the user.
+            log.exception("conversion %s failed", conversion_id)
+            reason = f"The conversion failed unexpectedly ({type(exc).__name__}). Please try again."
+        services.fail_conversion(claim=claim, reason=reason)
 
 
 def _stop_poller(claim, lease_lost):
@@ -150,7 +118,6 @@ def check_dataset(dataset_id):
 @shared_task(name="translator.tasks.run_training")
 def run_training(run_id):
     """Train (or resume) one run on the training queue. Idempotent: it claims the run first."""
-    from . import training
     from .models import TrainingRun
 
     claim = services.claim_run(run_id=run_id, worker=run_training.request.hostname or "")
@@ -158,16 +125,16 @@ def run_training(run_id):
         log.info("training run %s was already claimed, stopped or removed; nothing to do", run_id)
         return
     run = TrainingRun.objects.select_related("dataset").get(pk=run_id)
-    with training.run_log(run), training.heartbeat(claim) as lease_lost:
-        stop = training.StopPoll(claim, lease_lost)
+    with training_runs.run_log(run), training_runs.heartbeat(claim) as lease_lost:
+        stop = training_runs.StopPoll(claim, lease_lost)
         try:
-            trainer = training.trainer_for(run)
-            result = trainer.run(on_progress=training.report_progress(claim), should_stop=stop)
+            trainer = training_runs.trainer_for(run)
+            result = trainer.run(on_progress=training_runs.report_progress(claim), should_stop=stop)
             if lease_lost.is_set():
-                training.log.warning("run %s was taken from this worker at step %d; it writes nothing more", run_id, result.step)
+                training_runs.log.warning("run %s was taken from this worker at step %d; it writes nothing more", run_id, result.step)
             elif result.status == "completed":
                 version = services.finish_run(claim=claim, result=result)
-                training.log.info("run %s succeeded: %s (unpublished)", run_id, version)
+                training_runs.log.info("run %s succeeded: %s (unpublished)", run_id, version)
             elif stop.timed_out:
                 services.fail_run(
                     claim=claim,
@@ -176,7 +143,7 @@ def run_training(run_id):
                 )
             else:
                 services.run_stopped(claim=claim, step=result.step)
-                training.log.info("run %s stopped at step %d; checkpoint %s", run_id, result.step, result.checkpoint_path)
+                training_runs.log.info("run %s stopped at step %d; checkpoint %s", run_id, result.step, result.checkpoint_path)
         except Exception as exc:
-            training.log.exception("run %s failed", run_id)
+            training_runs.log.exception("run %s failed", run_id)
             services.fail_run(claim=claim, reason=f"{type(exc).__name__}: {exc}")

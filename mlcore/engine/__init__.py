@@ -19,28 +19,24 @@ See mlcore.engine.trainer for the loop, mlcore.engine.run_folder for the folder 
 mlcore.engine.checkpoints for what a training checkpoint holds.
 """
 
-from mlcore.engine.checkpoints import TrainingCheckpointError, list_checkpoints, load_training_checkpoint
-from mlcore.engine.precision import PRECISIONS, Precision
-from mlcore.engine.run_folder import RunFolderError, read_metrics, read_run
-from mlcore.engine.task import ExportedModel, TrainingTask
-from mlcore.engine.trainer import Progress, RunResult, RunSpec, Trainer, resume, run_step, start
+import importlib
 
-__all__ = [
-    "start",
-    "resume",
-    "run_step",
-    "Trainer",
-    "RunSpec",
-    "Progress",
-    "RunResult",
-    "read_run",
-    "read_metrics",
-    "RunFolderError",
-    "TrainingTask",
-    "ExportedModel",
-    "Precision",
-    "PRECISIONS",
-    "TrainingCheckpointError",
-    "list_checkpoints",
-    "load_training_checkpoint",
-]
+# Reading a run folder (run.json, metrics.jsonl) needs no torch, and the web's run page does only
+# that: these names load at once; the rest (the trainer, checkpoints, precision) on first use.
+from mlcore.engine.run_folder import RunFolderError, read_metrics, read_run
+
+_LAZY = {
+    "start": "trainer", "resume": "trainer", "run_step": "trainer", "Trainer": "trainer", "RunSpec": "trainer", "Progress": "trainer",
+    "RunResult": "trainer", "TrainingTask": "task", "ExportedModel": "task", "Precision": "precision",
+    "PRECISIONS": "precision", "TrainingCheckpointError": "checkpoints", "list_checkpoints": "checkpoints",
+    "load_training_checkpoint": "checkpoints",
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'mlcore.engine' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"mlcore.engine.{_LAZY[name]}"), name)
+
+
+__all__ = ["read_run", "read_metrics", "RunFolderError", *_LAZY]

@@ -15,7 +15,8 @@ numbers, strings, lists and dicts (no pickled objects, nothing that runs code on
     mlcore_version
 
 Files are written atomically (mlcore.fileio), so a process killed mid-write leaves the
-previous checkpoint as it was; only names matching ``step_<digits>.pt`` count as checkpoints.
+previous checkpoint as it was. The file name shows the step to people; the engine reads a
+checkpoint's step from the checkpoint itself (memory-mapped, so listing costs no tensor reads).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import re
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,6 @@ log = logging.getLogger(__name__)
 
 FORMAT = "restyle.training"
 FORMAT_VERSION = 1
-_NAME = re.compile(r"^step_(\d+)\.pt$")
 
 
 class TrainingCheckpointError(ValueError):
@@ -62,16 +61,29 @@ def checkpoint_path(folder: str | os.PathLike, step: int) -> Path:
 
 
 def list_checkpoints(folder: str | os.PathLike) -> list[tuple[int, Path]]:
-    """(step, path) of every checkpoint in ``folder``, oldest first; temporary files excluded."""
+    """(step, path) of every readable checkpoint in ``folder``, oldest first, each step as the
+    checkpoint records it; temporary files and unreadable files are left out."""
     folder = Path(folder)
     if not folder.is_dir():
         return []
     found = []
-    for path in folder.iterdir():
-        match = _NAME.match(path.name)
-        if match and path.is_file():
-            found.append((int(match.group(1)), path))
+    for path in folder.glob("*.pt"):
+        step = read_step(path)
+        if step is not None:
+            found.append((step, path))
     return sorted(found)
+
+
+def read_step(path: str | os.PathLike) -> int | None:
+    """The step a training checkpoint records, or None when it is not a readable one. Memory-
+    mapped: the tensors are not read, so this is quick even for checkpoints of gigabytes."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # a temporary or truncated file, not a torch file
+        return None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        return None
+    return int(state["step"])
 
 
 def save_training_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:

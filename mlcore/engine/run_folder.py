@@ -24,12 +24,13 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from mlcore import __version__
 from mlcore.fileio import atomic_write, atomic_write_bytes, atomic_write_json
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "RUN_FILE",

@@ -1,9 +1,9 @@
 """``TrainingTask``: what a model family writes to be trained by ``mlcore.engine.Trainer``.
 
-A family subclasses ``TrainingTask`` and, in its constructor, builds its networks, optimisers,
-schedulers, losses and dataset, putting the trainable pieces into ``self.networks``,
-``self.optimizers`` and ``self.schedulers`` (dicts by name: their state is checkpointed from
-there). It then implements:
+A family subclasses ``TrainingTask`` (as ``trainer.Task``) and, in ``setup()``, builds its
+networks, optimisers, schedulers, losses and dataset from ``self.config``, ``self.inputs`` and
+``self.seed``, putting the trainable pieces into ``self.networks``, ``self.optimizers`` and
+``self.schedulers`` (dicts by name: their state is checkpointed from there). It then implements:
 
 - ``dataset``: a map-style dataset indexed by ``(epoch, index)`` keys (mlcore.data); the
   trainer batches and loads it, resumably;
@@ -48,15 +48,23 @@ class ExportedModel:
 class TrainingTask:
     """Base of every family's training task; see the module docstring."""
 
-    def __init__(self, config: Any, *, device: str | torch.device, precision: Precision) -> None:
+    def __init__(self, config: Any, inputs: dict[str, str], *, device: str | torch.device,
+                 precision: Precision, seed: int = 0) -> None:
         self.config = config
+        self.inputs = dict(inputs)  # the run's inputs by name (paths), as its TrainInputs say
+        self.seed = seed
         self.device = torch.device(device)
         self.precision = precision
         self.networks: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.schedulers: dict[str, Any] = {}  # torch.optim.lr_scheduler objects
+        self.setup()
 
     # --- what a family implements ----------------------------------------------------------
+
+    def setup(self) -> None:
+        """Build the networks, optimisers, schedulers and dataset (called by __init__)."""
+        raise NotImplementedError
 
     @property
     def dataset(self) -> Dataset:
@@ -84,18 +92,10 @@ class TrainingTask:
 
     # --- provided --------------------------------------------------------------------------
 
-    def optimizer_step(
-        self,
-        loss: torch.Tensor,
-        optimizer: torch.optim.Optimizer,
-        *,
-        clip_grad_norm: float | None = None,
-        retain_graph: bool = False,
-    ) -> None:
-        """zero_grad, backward and step of ``optimizer``, with the run's precision."""
-        self.precision.backward_step(
-            loss, optimizer, clip_grad_norm=clip_grad_norm, retain_graph=retain_graph
-        )
+    def optimizer_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, **options: Any) -> None:
+        """zero_grad, backward and step of ``optimizer``, with the run's precision (options:
+        ``clip_grad_norm``, ``retain_graph``; see Precision.backward_step)."""
+        self.precision.backward_step(loss, optimizer, **options)
 
     def set_training(self, training: bool) -> None:
         for net in self.networks.values():

@@ -168,6 +168,7 @@ class Trainer:
         self._labels: tuple[str, ...] = ()
         self._sample_path: Path | None = None
         self._checkpoint_path: Path | None = None
+        self._checkpoint_step: int | None = None  # the step the checkpoint file itself records
         self._step = 0
 
     # --- making one ------------------------------------------------------------------------
@@ -274,7 +275,7 @@ class Trainer:
             if found is not None:
                 path, state = found
                 step = self._restore(task, precision, path, state, device)
-                self._checkpoint_path = path
+                self._checkpoint_path, self._checkpoint_step = path, step
             model = self.run_dir / MODEL_FILE
             if step >= spec.total_steps and self._previous.get("status") == "completed" and model.is_file():
                 log.info("run %s is already complete", self.run_dir)
@@ -371,7 +372,7 @@ class Trainer:
         finally:
             del batches  # stops the loader's worker processes
 
-        if self._checkpoint_step() != step:
+        if self._checkpoint_step != step:
             self._write_checkpoint(task, precision, step, batch_size, device)
         model_path = None
         if status == "completed":
@@ -409,16 +410,11 @@ class Trainer:
             "precision": precision.state_dict(),
             "rng": capture_rng(device),
         })
-        self._checkpoint_path = path
+        self._checkpoint_path, self._checkpoint_step = path, step
         for _, old in list_checkpoints(folder)[: -self.spec.keep_checkpoints]:
             old.unlink(missing_ok=True)
         self._write_status("running", step=step)
         log.info("checkpoint %s", path)
-
-    def _checkpoint_step(self) -> int | None:
-        if self._checkpoint_path is None:
-            return None
-        return int(self._checkpoint_path.stem.split("_")[1])
 
     def _write_sample(self, task: TrainingTask, probe: Any, precision: Precision, step: int) -> None:
         task.set_training(False)

@@ -1,51 +1,21 @@
-"""Fast style transfer (Johnson et al. 2016, "Perceptual Losses for Real-Time Style Transfer").
+"""Fast style transfer (Johnson et al. 2016, "Perceptual Losses for Real-Time Style Transfer"),
+with the pytorch/examples TransformerNet and Logan Engstrom's variant (the ml5.js networks).
 
-Importing this package registers the ``fast_style`` family with mlcore.registry.
+Importing this package registers the ``fast_style`` family (see mlcore.registry for the modules
+every family has); it imports no torch.
 """
 
-from mlcore.fast_style import dataset
 from mlcore.fast_style.config import FastStyleConfig, FastStyleTrainConfig
-from mlcore.fast_style.inferer import translate
-from mlcore.fast_style.networks import EngstromNet, TransformerNet, build_network
 from mlcore.registry import Family, TrainInput, Training, register
 
+FAMILY = register(Family(
+    name="fast_style", label="Fast style transfer (Johnson et al. 2016)", package=__name__,
+    config_class=FastStyleConfig, training=Training(config_class=FastStyleTrainConfig, inputs=(
+        TrainInput("style", "image", "the style image (a painting)"),
+        TrainInput("content", "folder", "a folder of content photos, e.g. COCO train2014"),
+        TrainInput("vgg_weights", "file", "torchvision's vgg16-397923af.pth, when not in the torch hub cache "
+                   "(see mlcore.vgg)", required=False),
+    ), dataset_layout="a style image at the top (style.jpg, .png or .webp) and a content/ folder of photos"),
+))
 
-def _make_task(*args, **kwargs):
-    # The trainer pulls in the VGG loss network and the engine; inference never needs them.
-    from mlcore.fast_style.trainer import FastStyleTask
-
-    return FastStyleTask(*args, **kwargs)
-
-
-FAMILY = register(
-    Family(
-        name="fast_style",
-        label="Fast style transfer (Johnson et al. 2016)",
-        config_class=FastStyleConfig,
-        build=build_network,
-        translate=translate,
-        training=Training(
-            config_class=FastStyleTrainConfig,
-            inputs=(
-                TrainInput("style", "image", "the style image (a painting)"),
-                TrainInput("content", "folder", "a folder of content photos, e.g. COCO train2014"),
-                TrainInput("vgg_weights", "file", "torchvision's vgg16-397923af.pth, when not in the "
-                           "torch hub cache (see mlcore.vgg)", required=False),
-            ),
-            make_task=_make_task,
-            inspect_dataset=dataset.inspect_dataset,
-            dataset_inputs=dataset.dataset_inputs,
-            dataset_layout=dataset.LAYOUT,
-        ),
-    )
-)
-
-__all__ = [
-    "FAMILY",
-    "FastStyleConfig",
-    "FastStyleTrainConfig",
-    "TransformerNet",
-    "EngstromNet",
-    "build_network",
-    "translate",
-]
+__all__ = ["FAMILY", "FastStyleConfig", "FastStyleTrainConfig"]

@@ -31,10 +31,10 @@ from torch import nn
 
 from mlcore.fast_style.config import FastStyleConfig
 
-__all__ = ["TransformerNet", "EngstromNet", "build_network"]
+__all__ = ["TransformerNet", "EngstromNet", "build"]
 
 
-def build_network(config: FastStyleConfig) -> nn.Module:
+def build(config: FastStyleConfig) -> nn.Module:
     """A freshly initialised network for ``config``."""
     cls = EngstromNet if config.variant == "engstrom" else TransformerNet
     return cls(channels=config.channels, num_residual_blocks=config.num_residual_blocks)

@@ -23,32 +23,26 @@ from PIL import Image
 
 from mlcore import images
 from mlcore.data import ImageFolderDataset, ImageTransform, load_image
-from mlcore.engine import ExportedModel, Precision, TrainingTask
+from mlcore.engine import ExportedModel, TrainingTask
 from mlcore.fast_style.config import FastStyleTrainConfig
 from mlcore.fast_style.inferer import translate
-from mlcore.fast_style.networks import build_network
+from mlcore.fast_style.networks import build as build_network
 from mlcore.losses import content_loss, gram_matrix, style_loss, total_variation
 from mlcore.vgg import load_vgg
 
-__all__ = ["FastStyleTask"]
+__all__ = ["Task"]
 
 log = logging.getLogger(__name__)
 
 
 
-class FastStyleTask(TrainingTask):
+class Task(TrainingTask):
     """Johnson et al.'s training of a TransformerNet (or EngstromNet) for one style image."""
 
-    def __init__(
-        self,
-        config: FastStyleTrainConfig,
-        inputs: dict[str, str],
-        *,
-        device: torch.device,
-        precision: Precision,
-        seed: int = 0,
-    ) -> None:
-        super().__init__(config, device=device, precision=precision)
+    config: FastStyleTrainConfig
+
+    def setup(self) -> None:
+        config, inputs, seed = self.config, self.inputs, self.seed
         self.style_path = Path(inputs["style"])
         self._dataset = ImageFolderDataset(
             inputs["content"],

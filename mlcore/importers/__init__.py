@@ -1,16 +1,79 @@
 """Converters from published weight formats to the Restyle checkpoint (mlcore.checkpoint).
 
-One module per source, each with a subcommand of ``python -m mlcore import``: ``ml5`` (ml5.js /
-deeplearn.js style transfer folders), ``pytorch_examples`` (pytorch/examples fast_neural_style
-``.pth``), ``junyanz`` (junyanz/pytorch-CycleGAN-and-pix2pix pix2pix generators) and ``ugatit``
-(znxlwm/UGATIT-pytorch checkpoints).
+One module per source format; ``FORMATS`` is the table the command line (``python -m mlcore
+import <format>``) and the web site's ``import_model`` are built from: the format's name, what
+it reads, the options its converter takes, and where the converter lives (imported when it
+runs: converters import torch, the table does not). Importers import families; families import
+no importer.
 """
 
-from mlcore.importers.errors import ImporterError
-from mlcore.importers.junyanz import import_junyanz
-from mlcore.importers.ml5 import fetch_ml5_style, import_ml5
-from mlcore.importers.pytorch_examples import import_pytorch_examples
-from mlcore.importers.ugatit import import_ugatit
+from __future__ import annotations
 
-__all__ = ["ImporterError", "import_ml5", "fetch_ml5_style", "import_pytorch_examples", "import_junyanz",
-           "import_ugatit"]
+import importlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlcore.importers.errors import ImporterError
+
+__all__ = ["FORMATS", "ImportFormat", "ImportOption", "ImporterError"]
+
+
+@dataclass(frozen=True)
+class ImportOption:
+    """A keyword argument of a converter (``--name-with-dashes`` on the command line)."""
+
+    name: str
+    help: str
+    choices: tuple[str, ...] | None = None
+    type: type = str  # str, int, or bool (a flag)
+
+
+@dataclass(frozen=True)
+class ImportFormat:
+    name: str  # e.g. "junyanz"
+    help: str  # one line
+    source: str  # what it reads, as a metavar: DIR, PTH, PT
+    converter: str  # "module:function"; the function is (src, out, *, name=None, **options) -> Path
+    options: tuple[ImportOption, ...] = ()
+
+    def convert(self, src: str | os.PathLike, out: str | os.PathLike, *, name: str | None = None,
+                **options: Any) -> Path:
+        """Write ``out``, a Restyle checkpoint, from ``src``; ``ImporterError`` says what is wrong."""
+        module, function = self.converter.split(":")
+        return getattr(importlib.import_module(module), function)(src, out, name=name, **options)
+
+
+FORMATS: dict[str, ImportFormat] = {
+    f.name: f
+    for f in (
+        ImportFormat("ml5", "an ml5.js style transfer folder (manifest.json + Variable_N)", "DIR",
+                     "mlcore.importers.ml5:import_ml5"),
+        ImportFormat("pytorch-examples", "a pytorch/examples fast_neural_style .pth file", "PTH",
+                     "mlcore.importers.pytorch_examples:import_pytorch_examples"),
+        ImportFormat(
+            "junyanz", "a pix2pix generator from junyanz/pytorch-CycleGAN-and-pix2pix (latest_net_G.pth)", "PTH",
+            "mlcore.importers.junyanz:import_junyanz",
+            (
+                ImportOption("arch", "the --netG it was trained with (default: read off the file)",
+                             ("unet_256", "unet_128")),
+                ImportOption("norm", "the --norm it was trained with (default: batch)", ("batch", "instance")),
+                ImportOption("ngf", "the --ngf it was trained with (default: read off the file)", type=int),
+                ImportOption("test_norm", "batch norm at inference: image (junyanz's default test.py, the paper) "
+                             "or running (test.py --eval); default: image", ("image", "running")),
+            ),
+        ),
+        ImportFormat(
+            "ugatit", "a znxlwm/UGATIT-pytorch checkpoint (.pt with genA2B and genB2A): one generator", "PT",
+            "mlcore.importers.ugatit:import_ugatit",
+            (
+                ImportOption("direction", "which generator to import (default: A2B)", ("A2B", "B2A")),
+                ImportOption("light", "expect a light model (read off the weights anyway; this only checks)",
+                             type=bool),
+                ImportOption("img_size", "training size of a light model (default 256); checked for a full one",
+                             type=int),
+            ),
+        ),
+    )
+}

@@ -36,7 +36,7 @@ from mlcore.checkpoint import save_model
 from mlcore.importers.errors import ImporterError
 from mlcore.importers.torch_files import check_state_dict, is_state_dict, load_torch_file
 from mlcore.pix2pix.config import GENERATORS, Pix2PixConfig
-from mlcore.pix2pix.networks import build_generator
+from mlcore.pix2pix.networks import build as build_generator
 
 __all__ = ["import_junyanz", "JUNYANZ_REPOSITORY"]
 

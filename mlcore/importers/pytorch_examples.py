@@ -68,7 +68,7 @@ def _infer_config(state_dict: dict[str, torch.Tensor], src: Path) -> FastStyleCo
     try:
         channels = tuple(int(state_dict[f"conv{i}.conv2d.weight"].shape[0]) for i in (1, 2, 3))
     except KeyError:
-        channels = FastStyleConfig.channels  # the key check that follows names what is missing
+        channels = FastStyleConfig().channels  # the key check that follows names what is missing
     blocks = {int(m.group(1)) for k in state_dict if (m := _RESIDUAL_KEY.match(k))}
     return FastStyleConfig(
         variant="johnson", channels=channels, num_residual_blocks=max(blocks, default=5)

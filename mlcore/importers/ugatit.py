@@ -30,7 +30,7 @@ from mlcore.checkpoint import save_model
 from mlcore.importers.errors import ImporterError
 from mlcore.importers.torch_files import check_state_dict, is_state_dict, load_torch_file
 from mlcore.ugatit.config import DIRECTIONS, UGATITConfig
-from mlcore.ugatit.networks import build_generator
+from mlcore.ugatit.networks import build as build_generator
 
 __all__ = ["import_ugatit", "infer_ugatit_config"]
 

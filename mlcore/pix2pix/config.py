@@ -8,8 +8,9 @@ module imports no torch, so the CLI and the web admin can describe the fields ch
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, Self
+
+from pydantic import model_validator
 
 from mlcore.config import Config, setting
 
@@ -20,9 +21,8 @@ __all__ = ["GENERATORS", "DIRECTIONS", "Pix2PixConfig", "Pix2PixTrainConfig", "g
 # junyanz/pytorch-CycleGAN-and-pix2pix's (a 256 or 128 px crop reaches 1x1 at the bottleneck);
 # the two smaller ones are ours, for tests and demos on small crops.
 GENERATORS: dict[str, int] = {"unet_256": 8, "unet_128": 7, "unet_64": 6, "unet_32": 5}
+Generator = Literal[tuple(GENERATORS)]  # at run time Literal takes the names as a tuple
 DIRECTIONS = ("AtoB", "BtoA")
-NORMS = ("batch", "instance")
-TEST_NORMS = ("running", "image")
 
 
 def generator_multiple(generator: str) -> int:
@@ -39,35 +39,31 @@ def patch_map_size(size: int, n_layers: int) -> int:
     return size
 
 
-@dataclass(frozen=True)
 class Pix2PixConfig(Config):
     """The U-Net generator; round-trips through JSON. Its parameter names are those of
     junyanz's ``UnetGenerator``, so their ``latest_net_G.pth`` files load unchanged."""
 
-    generator: str = setting(
+    generator: Generator = setting(
         "unet_256",
         "U-Net depth: unet_256 (8 downsamplings, the paper's), unet_128 (7); unet_64 and unet_32 "
         "are small variants for tests and demos",
-        choices=tuple(GENERATORS),
     )
-    ngf: int = setting(64, "filters of the first layer; they double per level up to 8 x ngf", min=1)
-    norm: str = setting(
-        "batch", "batch (the paper's) or instance normalisation (no affine parameters, as junyanz)",
-        choices=NORMS,
+    ngf: int = setting(64, "filters of the first layer; they double per level up to 8 x ngf", ge=1)
+    norm: Literal["batch", "instance"] = setting(
+        "batch", "batch (the paper's) or instance normalisation (no affine parameters, as junyanz)"
     )
     dropout: bool = setting(
         True,
         "dropout 0.5 in the 8 x ngf decoder blocks below the innermost (3 in unet_256, 2 in "
         "unet_128): the generator's noise in training; always off at inference",
     )
-    in_channels: int = setting(3, "channels of the input picture (1: the network sees its luma)", choices=(1, 3))
-    out_channels: int = setting(3, "channels of the output picture (1: grey, shown as RGB)", choices=(1, 3))
-    test_norm: str = setting(
+    in_channels: Literal[1, 3] = setting(3, "channels of the input picture (1: the network sees its luma)")
+    out_channels: Literal[1, 3] = setting(3, "channels of the output picture (1: grey, shown as RGB)")
+    test_norm: Literal["running", "image"] = setting(
         "running",
         "batch norm at inference: running (the averages kept in training, PyTorch eval(), junyanz "
         "test.py --eval) or image (each image's own statistics, as the paper and junyanz's default "
         "test do; matches training at batch size 1)",
-        choices=TEST_NORMS,
     )
 
     @property
@@ -75,33 +71,32 @@ class Pix2PixConfig(Config):
         return generator_multiple(self.generator)
 
 
-@dataclass(frozen=True)
 class Pix2PixTrainConfig(Config):
     """Training a Pix2Pix generator and its conditional PatchGAN (the paired data folder is an
     input of the run, not config)."""
 
     arch: Pix2PixConfig = setting(Pix2PixConfig(), "architecture of the generator being trained")
-    direction: str = setting("AtoB", "AtoB: learn A -> B; BtoA: learn B -> A", choices=DIRECTIONS)
+    direction: Literal["AtoB", "BtoA"] = setting("AtoB", "AtoB: learn A -> B; BtoA: learn B -> A")
     steps: int = setting(
-        80_000, "training iterations (the paper's facades: 200 epochs of 400 pairs at batch 1 = 80k)", min=1
+        80_000, "training iterations (the paper's facades: 200 epochs of 400 pairs at batch 1 = 80k)", ge=1
     )
-    batch_size: int = setting(1, "pairs per step (the paper: 1)", min=1)
-    load_size: int = setting(286, "pairs are resized (shorter side) to this before cropping", min=1)
-    crop_size: int = setting(256, "side of the random square crop (the same for A and B)", min=1)
+    batch_size: int = setting(1, "pairs per step (the paper: 1)", ge=1)
+    load_size: int = setting(286, "pairs are resized (shorter side) to this before cropping", ge=1)
+    crop_size: int = setting(256, "side of the random square crop (the same for A and B)", ge=1)
     flip: bool = setting(True, "flip pairs left-right at random (A and B together)")
-    lr: float = setting(2e-4, "Adam learning rate of both networks", min=0.0)
-    beta1: float = setting(0.5, "Adam beta1 of both networks (beta2 is 0.999)", min=0.0, max=1.0)
+    lr: float = setting(2e-4, "Adam learning rate of both networks", ge=0.0)
+    beta1: float = setting(0.5, "Adam beta1 of both networks (beta2 is 0.999)", ge=0.0, le=1.0)
     decay_fraction: float = setting(
         0.5,
         "share of the run, at its end, over which the learning rate falls linearly towards 0 "
         "(junyanz 'linear': n_epochs_decay / (n_epochs + n_epochs_decay) = 100/200); 0: constant",
-        min=0.0, max=1.0,
+        ge=0.0, le=1.0,
     )
-    gan_mode: str = setting("vanilla", "adversarial loss: vanilla (the paper's) or lsgan", choices=("vanilla", "lsgan"))
-    lambda_l1: float = setting(100.0, "weight of the L1 loss (on images in -1..1, as the paper)", min=0.0)
-    ndf: int = setting(64, "filters of the discriminator's first layer", min=1)
-    n_layers_d: int = setting(3, "stride-2 layers of the PatchGAN (3: 70x70 patches)", min=1, max=8)
-    num_probes: int = setting(4, "pairs shown in each sample grid (rows: A, fake B, real B)", min=1, max=16)
+    gan_mode: Literal["vanilla", "lsgan"] = setting("vanilla", "adversarial loss: vanilla (the paper's) or lsgan")
+    lambda_l1: float = setting(100.0, "weight of the L1 loss (on images in -1..1, as the paper)", ge=0.0)
+    ndf: int = setting(64, "filters of the discriminator's first layer", ge=1)
+    n_layers_d: int = setting(3, "stride-2 layers of the PatchGAN (3: 70x70 patches)", ge=1, le=8)
+    num_probes: int = setting(4, "pairs shown in each sample grid (rows: A, fake B, real B)", ge=1, le=16)
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         # The paper's facades setting: 286 -> 256 jitter, batch 1, 200 epochs of 400 pairs (100 at
@@ -123,7 +118,8 @@ class Pix2PixTrainConfig(Config):
         },
     }
 
-    def validate(self) -> None:
+    @model_validator(mode="after")
+    def _check(self) -> Self:
         multiple = self.arch.multiple
         if self.crop_size % multiple:
             raise ValueError(
@@ -135,3 +131,4 @@ class Pix2PixTrainConfig(Config):
                 f"a {self.n_layers_d}-layer PatchGAN needs crops larger than {self.crop_size} px; "
                 "lower n_layers_d or raise crop_size"
             )
+        return self

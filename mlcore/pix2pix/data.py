@@ -29,12 +29,12 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from mlcore.data import DatasetError, DatasetReport, ImageTransform, find_images, load_image, sample_rng
-from mlcore.pix2pix import DATASET_LAYOUT, dataset_inputs  # torch-free, shared with the registry
+from mlcore.pix2pix import FAMILY
 
 __all__ = [
     "SIDE_BY_SIDE",
     "FOLDERS",
-    "DATASET_LAYOUT",
+    "LAYOUT",
     "Pair",
     "find_pairs",
     "load_pair",
@@ -45,6 +45,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+LAYOUT = FAMILY.training.dataset_layout
 SIDE_BY_SIDE = "A|B side by side"
 FOLDERS = "A/ and B/ folders"
 _SAMPLES_SHOWN = 4
@@ -182,14 +183,14 @@ def inspect_dataset(root: str | os.PathLike) -> DatasetReport:
     """
     root = Path(root)
     if not root.is_dir():
-        return DatasetReport(layout=DATASET_LAYOUT, counts={"pairs": 0}, problems=(f"{root}: not a folder",))
+        return DatasetReport(layout=LAYOUT, counts={"pairs": 0}, problems=(f"{root}: not a folder",))
     layout = _layout(root)
     problems: list[str] = []
     if layout == SIDE_BY_SIDE:
         try:
             pairs = [Pair(path) for path in find_images(root)]
         except DatasetError as exc:
-            pairs, problems = [], [f"{exc} (expected {DATASET_LAYOUT})"]
+            pairs, problems = [], [f"{exc} (expected {LAYOUT})"]
     else:
         pairs, problems = _match_folders(root)
     problems.extend(_pair_problems(pairs))
@@ -205,3 +206,8 @@ def _pair_problems(pairs: Iterable[Pair]) -> list[str]:
         except DatasetError as exc:
             problems.append(str(exc))
     return problems
+
+
+def dataset_inputs(root: str | os.PathLike) -> dict[str, str]:
+    """The training run's inputs for a dataset folder that ``inspect_dataset`` found good."""
+    return {"data": str(root)}

@@ -47,7 +47,7 @@ __all__ = [
     "UnetSkipConnectionBlock",
     "UnetGenerator",
     "NLayerDiscriminator",
-    "build_generator",
+    "build",
     "build_discriminator",
     "init_weights",
     "to_channels",
@@ -203,7 +203,7 @@ def init_weights(net: nn.Module, gain: float = 0.02) -> nn.Module:
     return net
 
 
-def build_generator(config: Pix2PixConfig) -> UnetGenerator:
+def build(config: Pix2PixConfig) -> UnetGenerator:
     """A freshly initialised generator for ``config`` (the family's ``build``)."""
     net = UnetGenerator(config.in_channels, config.out_channels, GENERATORS[config.generator], config.ngf,
                         norm=config.norm, use_dropout=config.dropout)

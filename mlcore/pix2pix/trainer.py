@@ -25,13 +25,13 @@ import torch
 from torch.optim.lr_scheduler import LambdaLR
 
 from mlcore.data import ImageTransform
-from mlcore.engine import ExportedModel, Precision, TrainingTask
+from mlcore.engine import ExportedModel, TrainingTask
 from mlcore.pix2pix.config import Pix2PixTrainConfig
 from mlcore.pix2pix.data import PairedDataset
 from mlcore.pix2pix.losses import discriminator_loss, generator_losses
-from mlcore.pix2pix.networks import build_discriminator, build_generator, to_channels
+from mlcore.pix2pix.networks import build as build_generator, build_discriminator, to_channels
 
-__all__ = ["Pix2PixTask", "linear_decay"]
+__all__ = ["Task", "linear_decay"]
 
 log = logging.getLogger(__name__)
 
@@ -47,19 +47,13 @@ def linear_decay(total_steps: int, decay_steps: int):
     return factor
 
 
-class Pix2PixTask(TrainingTask):
+class Task(TrainingTask):
     """A U-Net generator and a conditional PatchGAN trained on one folder of pairs."""
 
-    def __init__(
-        self,
-        config: Pix2PixTrainConfig,
-        inputs: dict[str, str],
-        *,
-        device: torch.device,
-        precision: Precision,
-        seed: int = 0,
-    ) -> None:
-        super().__init__(config, device=device, precision=precision)
+    config: Pix2PixTrainConfig
+
+    def setup(self) -> None:
+        config, inputs, seed = self.config, self.inputs, self.seed
         self.data_path = Path(inputs["data"])
         transform = ImageTransform(resize=config.load_size, crop=config.crop_size, random_crop=True,
                                    hflip=config.flip)

@@ -8,23 +8,19 @@ those of znxlwm/UGATIT-pytorch's ``main.py`` (which are the paper's).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal, Self, get_args
+
+from pydantic import Field, model_validator
 
 from mlcore.config import Config, setting
 
 __all__ = ["UGATITConfig", "UGATITTrainConfig", "DIRECTIONS", "discriminator_min_size"]
 
-DIRECTIONS = ("A2B", "B2A")
-
-# The dataset layout U-GAT-IT trains on, in words (forms, reports, errors).
-LAYOUT = (
-    "an unpaired dataset: a folder with trainA/ and trainB/ (images of the two domains, any "
-    "number each, not paired), and optionally testA/ and testB/ for the sample grids"
-)
+Direction = Literal["A2B", "B2A"]
+DIRECTIONS = get_args(Direction)
+Beta = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
-@dataclass(frozen=True)
 class UGATITConfig(Config):
     """Architecture of a U-GAT-IT generator (znxlwm's ``ResnetGenerator``)."""
 
@@ -33,17 +29,15 @@ class UGATITConfig(Config):
         "light: AdaLIN's gamma/beta from the pooled features (any inference size); "
         "full: from the whole feature map (inference at img_size only)",
     )
-    ngf: int = setting(64, "channels after the first conv (x2, x4 after the two down-sampling convs)", min=1)
-    n_res: int = setting(4, "residual blocks in the encoder, and AdaLIN residual blocks in the decoder", min=0)
-    img_size: int = setting(256, "training image side (a multiple of 4); a full model translates at this size", min=8)
-    in_channels: int = setting(3, "channels of the input images: 3 (RGB) or 1 (grey)", choices=(1, 3))
-    out_channels: int = setting(3, "channels of the output images: 3 (RGB) or 1 (grey)", choices=(1, 3))
-
-    def validate(self) -> None:
-        # Two stride-2 convs must divide the side exactly: the full model's MLP reads a
-        # (img_size/4)^2 feature map and the decoder must give back img_size.
-        if self.img_size % 4:
-            raise ValueError(f"img_size must be a multiple of 4; got {self.img_size}")
+    ngf: int = setting(64, "channels after the first conv (x2, x4 after the two down-sampling convs)", ge=1)
+    n_res: int = setting(4, "residual blocks in the encoder, and AdaLIN residual blocks in the decoder", ge=0)
+    # A multiple of 4: two stride-2 convs must divide the side exactly, for the full model's
+    # MLP reads a (img_size/4)^2 feature map and the decoder must give back img_size.
+    img_size: int = setting(
+        256, "training image side (a multiple of 4); a full model translates at this size", ge=8, multiple_of=4
+    )
+    in_channels: Literal[1, 3] = setting(3, "channels of the input images: 3 (RGB) or 1 (grey)")
+    out_channels: Literal[1, 3] = setting(3, "channels of the output images: 3 (RGB) or 1 (grey)")
 
     @property
     def bottleneck_channels(self) -> int:
@@ -67,28 +61,27 @@ def discriminator_min_size(n_layers: int) -> int:
     return 3 * 2 ** (n_layers - 2)
 
 
-@dataclass(frozen=True)
 class UGATITTrainConfig(Config):
     """Training U-GAT-IT on an unpaired dataset (trainA/, trainB/) as in Kim et al. 2020."""
 
     arch: UGATITConfig = setting(UGATITConfig(), "architecture of both generators")
-    steps: int = setting(1_000_000, "training iterations (Kim et al.: 1,000,000 at batch 1)", min=1)
-    batch_size: int = setting(1, "images of each domain per step", min=1)
-    lr: float = setting(1e-4, "Adam learning rate of generators and discriminators", min=0.0)
-    betas: tuple[float, float] = setting((0.5, 0.999), "Adam beta1 and beta2", min=0.0, max=1.0)
-    weight_decay: float = setting(1e-4, "Adam weight decay (L2, as torch.optim.Adam applies it)", min=0.0)
+    steps: int = setting(1_000_000, "training iterations (Kim et al.: 1,000,000 at batch 1)", ge=1)
+    batch_size: int = setting(1, "images of each domain per step", ge=1)
+    lr: float = setting(1e-4, "Adam learning rate of generators and discriminators", ge=0.0)
+    betas: tuple[Beta, Beta] = setting((0.5, 0.999), "Adam beta1 and beta2")
+    weight_decay: float = setting(1e-4, "Adam weight decay (L2, as torch.optim.Adam applies it)", ge=0.0)
     decay: bool = setting(True, "decay the learning rate linearly to 0 over the second half of the steps")
-    adv_weight: float = setting(1.0, "weight of the LSGAN losses (images and CAM logits)", min=0.0)
-    cycle_weight: float = setting(10.0, "weight of the cycle-consistency L1 loss", min=0.0)
-    identity_weight: float = setting(10.0, "weight of the identity L1 loss", min=0.0)
-    cam_weight: float = setting(1000.0, "weight of the generators' CAM (auxiliary classifier) BCE loss", min=0.0)
-    ndf: int = setting(64, "discriminator channels after the first conv", min=1)
-    global_layers: int = setting(7, "layers of the global discriminators (Kim et al.: 7)", min=3)
-    local_layers: int = setting(5, "layers of the local discriminators (Kim et al.: 5)", min=3)
-    jitter: int = setting(30, "training images are resized to img_size + jitter, then randomly cropped", min=0)
+    adv_weight: float = setting(1.0, "weight of the LSGAN losses (images and CAM logits)", ge=0.0)
+    cycle_weight: float = setting(10.0, "weight of the cycle-consistency L1 loss", ge=0.0)
+    identity_weight: float = setting(10.0, "weight of the identity L1 loss", ge=0.0)
+    cam_weight: float = setting(1000.0, "weight of the generators' CAM (auxiliary classifier) BCE loss", ge=0.0)
+    ndf: int = setting(64, "discriminator channels after the first conv", ge=1)
+    global_layers: int = setting(7, "layers of the global discriminators (Kim et al.: 7)", ge=3)
+    local_layers: int = setting(5, "layers of the local discriminators (Kim et al.: 5)", ge=3)
+    jitter: int = setting(30, "training images are resized to img_size + jitter, then randomly cropped", ge=0)
     hflip: bool = setting(True, "flip training crops left-right at random")
-    num_probes: int = setting(4, "images of each domain in the sample grids (testA/testB first)", min=1, max=16)
-    export_direction: str = setting("A2B", "which generator the run exports: A2B or B2A", choices=DIRECTIONS)
+    num_probes: int = setting(4, "images of each domain in the sample grids (testA/testB first)", ge=1, le=16)
+    export_direction: Direction = setting("A2B", "which generator the run exports: A2B or B2A")
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         # znxlwm/UGATIT-pytorch main.py: full model, 1M iterations at batch 1, Adam 1e-4
@@ -113,7 +106,8 @@ class UGATITTrainConfig(Config):
         },
     }
 
-    def validate(self) -> None:
+    @model_validator(mode="after")
+    def _check(self) -> Self:
         if self.arch.in_channels != self.arch.out_channels:
             raise ValueError(
                 "training needs arch.in_channels == arch.out_channels: the identity loss feeds "
@@ -126,3 +120,4 @@ class UGATITTrainConfig(Config):
                 raise ValueError(
                     f"{name}={layers} needs arch.img_size of at least {smallest}; got {self.arch.img_size}"
                 )
+        return self

@@ -33,7 +33,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from mlcore.data import IMAGE_SUFFIXES, DatasetError, DatasetReport, ImageTransform, find_images, load_image
-from mlcore.ugatit.config import LAYOUT
+from mlcore.ugatit import FAMILY
 
 __all__ = [
     "LAYOUT",
@@ -45,6 +45,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+LAYOUT = FAMILY.training.dataset_layout
 SIDES = ("A", "B")
 _MAX_LISTED_PROBLEMS = 20
 

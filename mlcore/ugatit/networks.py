@@ -49,7 +49,7 @@ __all__ = [
     "ILN",
     "Discriminator",
     "clip_rho",
-    "build_generator",
+    "build",
 ]
 
 _N_DOWNSAMPLING = 2
@@ -303,7 +303,7 @@ class Discriminator(nn.Module):
         return self.conv(self.pad(x)), cam_logit, heatmap
 
 
-def build_generator(config: UGATITConfig) -> ResnetGenerator:
+def build(config: UGATITConfig) -> ResnetGenerator:
     """A freshly initialised generator for ``config`` (the family's ``build``)."""
     return ResnetGenerator(
         input_nc=config.in_channels,

@@ -30,14 +30,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from mlcore.engine import ExportedModel, Precision, TrainingTask
+from mlcore.engine import ExportedModel, TrainingTask
 from mlcore.ugatit.config import UGATITTrainConfig
 from mlcore.ugatit.data import UnpairedDataset
 from mlcore.ugatit.inferer import jet, to_channels, translate_with_heatmap
 from mlcore.ugatit.losses import LossWeights, discriminator_loss, generator_loss
-from mlcore.ugatit.networks import Discriminator, build_generator, clip_rho
+from mlcore.ugatit.networks import Discriminator, build as build_generator, clip_rho
 
-__all__ = ["UGATITTask", "lr_factor"]
+__all__ = ["Task", "lr_factor"]
 
 log = logging.getLogger(__name__)
 
@@ -55,19 +55,13 @@ def lr_factor(step: int, total: int, decay: bool) -> float:
     return max(0.0, 1.0 - (step - half) / half)
 
 
-class UGATITTask(TrainingTask):
+class Task(TrainingTask):
     """Kim et al.'s training of two U-GAT-IT generators on an unpaired dataset."""
 
-    def __init__(
-        self,
-        config: UGATITTrainConfig,
-        inputs: dict[str, str],
-        *,
-        device: torch.device,
-        precision: Precision,
-        seed: int = 0,
-    ) -> None:
-        super().__init__(config, device=device, precision=precision)
+    config: UGATITTrainConfig
+
+    def setup(self) -> None:
+        config, inputs, seed = self.config, self.inputs, self.seed
         arch = config.arch
         self.data_root = Path(inputs["data"])
         self._dataset = UnpairedDataset(self.data_root, img_size=arch.img_size, jitter=config.jitter,

@@ -22,7 +22,6 @@ import random
 import shutil
 import signal
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -250,7 +249,7 @@ def main(argv=None):
     print(f"cancelled  {finished['cancelled']}")
     print(f"lost       {len(lost)}" + (f"  {lost[:5]}" if lost else ""))
     print(f"duplicated {len(duplicated)} (jobs with more than one stored result); {len(ran_twice)} finished twice in the logs")
-    print(f"attempts   " + ", ".join(f"{n} job(s) took {k}" for k, n in sorted(attempts.items())))
+    print("attempts   " + ", ".join(f"{n} job(s) took {k}" for k, n in sorted(attempts.items())))
     print(f"refused uploads {dict(load.refused) or 'none'}")
     print(f"queue drained {drained:.1f} s after the load stopped" if drained is not None else
           f"queue NOT drained after {args.drain_timeout:g} s")

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from mlcore.pix2pix.make_pairs import make_pairs
+from mlcore.tools.make_pairs import make_pairs
 from translator.models import ArtModel, Conversion, Dataset, TrainingRun
 
 from .conftest import wait_for

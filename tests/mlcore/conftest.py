@@ -29,7 +29,7 @@ def chelsea_path(data_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def wave_checkpoint(wave_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wave style imported once per test session into a Restyle checkpoint."""
-    from mlcore.importers import import_ml5
+    from mlcore.importers.ml5 import import_ml5
 
     return import_ml5(wave_dir, tmp_path_factory.mktemp("ckpt") / "wave.safetensors")
 

@@ -13,7 +13,8 @@ from safetensors.torch import save_file
 
 import mlcore
 from mlcore.checkpoint import CheckpointError, load_model, read_header, save_model
-from mlcore.fast_style import FastStyleConfig, TransformerNet
+from mlcore.fast_style import FastStyleConfig
+from mlcore.fast_style.networks import TransformerNet
 
 CONFIG = FastStyleConfig(variant="johnson", channels=(4, 8, 16), num_residual_blocks=1)
 META = {"name": "Tiny", "style": "test", "license": "CC0", "attribution": "the test suite"}
@@ -133,7 +134,7 @@ def _restyle_metadata(**overrides):
         (lambda p: _raw_safetensors(p), "not a Restyle checkpoint"),
         (lambda p: _raw_safetensors(p, format="something.else"), "not a Restyle checkpoint"),
         (lambda p: _raw_safetensors(p, **_restyle_metadata(family="dcgan")),
-         "unknown model family 'dcgan' (known families: fast_style, pix2pix, ugatit)"),
+         "unknown model family 'dcgan' (known families: fast_style, gatys, pix2pix, ugatit)"),
         (lambda p: _raw_safetensors(p, **_restyle_metadata(format_version="2")),
          "format_version 2 is newer"),
         (lambda p: _raw_safetensors(p, **_restyle_metadata(config='{"variant": "x"}')),

@@ -1,4 +1,5 @@
-"""``python -m mlcore``: run as the admin or a GPU worker would, in a subprocess."""
+"""``python -m mlcore``: run as the admin or a GPU worker would, in a subprocess; the generated
+``train <family>`` and ``import <format>`` commands also in this process (quicker)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import torch
 from PIL import Image
+
+from mlcore import cli, engine
+from mlcore.importers import FORMATS
+from mlcore.inference import Inferer
+from mlcore.registry import trainable_families
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,8 +59,10 @@ def test_bad_checkpoint_exits_non_zero_with_one_line(tmp_path):
 
 def test_importing_mlcore_needs_neither_django_nor_torch_up_front():
     code = (
-        "import sys, mlcore; assert 'torch' not in sys.modules, 'torch imported by mlcore'; "
-        "import mlcore.inference, mlcore.importers, mlcore.cli; "
+        "import sys, mlcore, mlcore.registry, mlcore.importers, mlcore.cli; "
+        "mlcore.cli.build_parser(); mlcore.registry.family_names(); "
+        "assert 'torch' not in sys.modules, 'torch imported by the registry or the parser'; "
+        "import mlcore.inference; "
         "assert not [m for m in sys.modules if m.split('.')[0] == 'django'], 'django imported'"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True)
@@ -80,7 +90,7 @@ def mlcore_offline(tmp_path, *args):
 
 def train_args(run_dir, style_path, content_folder, *extra):
     return ("train", "fast-style", "--style", style_path, "--content", content_folder,
-            "--run-dir", run_dir, "--preset", "tiny", "--random-vgg", "--set", "image_size=32",
+            "--run-dir", run_dir, "--preset", "tiny", "--set", "loss_network=random", "--set", "image_size=32",
             "--workers", "0", *extra)
 
 
@@ -140,16 +150,16 @@ def test_train_without_vgg_weights_exits_1_saying_how_to_get_them(tmp_path, styl
 
 def test_new_runs_need_their_data_and_presets_are_checked(tmp_path, style_path):
     missing = mlcore_offline(tmp_path, "train", "fast-style", "--style", style_path, "--run-dir", tmp_path / "r")
-    assert missing.returncode == 1 and "needs --style IMG and --content DIR" in missing.stderr
+    assert missing.returncode == 1 and "a new fast-style run needs --content DIR" in missing.stderr
     unknown = mlcore_offline(tmp_path, "train", "fast-style", "--style", style_path, "--content", tmp_path,
                              "--run-dir", tmp_path / "r", "--preset", "huge")
-    assert unknown.returncode == 1 and "unknown FastStyleTrainConfig preset 'huge' (known: johnson2016, tiny)" in unknown.stderr
+    assert unknown.returncode == 2 and "invalid choice: 'huge' (choose from 'johnson2016', 'tiny')" in unknown.stderr
 
 
 def test_gatys_writes_the_picture_and_its_progress(tmp_path, chelsea_path, style_path):
     out = tmp_path / "out.png"
     result = mlcore_offline(tmp_path, "gatys", "--content", chelsea_path, "--style", style_path, "--output", out,
-                            "--steps", "2", "--size", "48", "--random-vgg",
+                            "--steps", "2", "--size", "48", "--set", "loss_network=random",
                             "--progress-every", "1", "--progress-dir", tmp_path / "progress")
     assert result.returncode == 0, result.stderr
     with Image.open(out) as picture:
@@ -166,11 +176,83 @@ def test_gatys_without_vgg_weights_exits_1_saying_how_to_get_them(tmp_path, chel
     assert not (tmp_path / "out.png").exists()
 
 
-def test_cli_help_lists_the_real_preset_names():
-    from mlcore.fast_style import FastStyleTrainConfig
-    from mlcore.gatys import GatysConfig
+def test_every_trainable_family_gets_train_with_one_flag_per_input_and_its_presets():
+    for family in trainable_families():
+        usage = mlcore("train", family.cli_name, "--help").stdout
+        for item in family.training.inputs:
+            assert f"--{item.name.replace('_', '-')}" in usage and item.help.split()[0] in usage
+        assert all(name in usage for name in family.training.config_class.preset_names())
+        assert "config fields (--set):" in usage and "batch_size =" in usage
+    assert "--content IMG" in mlcore("gatys", "--help").stdout
 
-    train_help = mlcore("train", "fast-style", "--help").stdout
-    gatys_help = mlcore("gatys", "--help").stdout
-    assert all(name in train_help for name in FastStyleTrainConfig.preset_names())
-    assert all(name in gatys_help for name in GatysConfig.preset_names())
+
+# --- the generated commands, in this process ----------------------------------------------------
+
+
+def run(*argv) -> None:
+    args = cli.build_parser().parse_args([str(a) for a in argv])
+    args.handler(args)
+
+
+def test_make_pairs_then_train_pix2pix_for_two_steps(photos, tmp_path, capsys):
+    run("make-pairs", photos, tmp_path / "pairs", "--kind", "gray2color", "--count", "3", "--size", "36",
+        "--seed", "2")
+    assert capsys.readouterr().out.strip() == f"3 gray2color pairs in {tmp_path / 'pairs'}"
+    assert sorted(p.name for p in (tmp_path / "pairs").iterdir()) == ["00000.jpg", "00001.jpg", "00002.jpg"]
+
+    run_dir = tmp_path / "run"
+    run("train", "pix2pix", "--data", tmp_path / "pairs", "--set", "direction=BtoA", "--run-dir", run_dir,
+        "--preset", "tiny", "--steps", "2", "--batch-size", "1", "--workers", "0", "--set", "ndf=4")
+    assert capsys.readouterr().out.strip() == str(run_dir / "model.safetensors")
+    spec = json.loads((run_dir / "run.json").read_text())
+    assert (spec["status"], spec["step"], spec["family"]) == ("completed", 2, "pix2pix")
+    assert (spec["config"]["direction"], spec["config"]["batch_size"], spec["config"]["ndf"]) == ("BtoA", 1, 4)
+    assert spec["inputs"] == {"data": str((tmp_path / "pairs").resolve())}
+    assert Inferer.load(run_dir / "model.safetensors").meta["direction"] == "BtoA"
+
+
+def test_train_ugatit_runs_two_steps_with_nested_settings(tmp_path, horse2zebra, capsys):
+    from mlcore.ugatit import UGATITTrainConfig
+
+    run_dir = tmp_path / "run"
+    run("train", "ugatit", "--data", horse2zebra, "--run-dir", run_dir, "--preset", "tiny", "--steps", "2",
+        "--workers", "0", "--set", "arch.img_size=48", "--set", "export_direction=B2A", "--set", "arch.ngf=4")
+    assert capsys.readouterr().out.strip() == str(run_dir / "model.safetensors")
+    spec = engine.read_run(run_dir)
+    assert (spec["status"], spec["step"], spec["inputs"]) == ("completed", 2, {"data": str(horse2zebra)})
+    assert UGATITTrainConfig.from_dict(spec["config"]) == UGATITTrainConfig.preset("tiny", steps=2).override(
+        {"arch.img_size": 48, "arch.ngf": 4, "export_direction": "B2A"})
+    assert Inferer.load(run_dir / "model.safetensors").meta["direction"] == "B2A"
+
+
+def test_a_new_run_names_the_inputs_it_lacks(tmp_path):
+    with pytest.raises(ValueError, match="a new pix2pix run needs --data DIR"):
+        run("train", "pix2pix", "--run-dir", tmp_path / "run", "--preset", "tiny")
+
+
+def test_every_import_format_gets_a_command_with_its_options():
+    for fmt in FORMATS.values():
+        usage = mlcore("import", fmt.name, "--help").stdout
+        assert fmt.source in usage
+        assert all(f"--{option.name.replace('_', '-')}" in usage for option in fmt.options)
+
+
+def test_import_junyanz_writes_a_checkpoint_and_refuses_an_unknown_arch(tmp_path, capsys):
+    from mlcore.pix2pix.networks import UnetGenerator
+
+    torch.save(UnetGenerator(num_downs=7, ngf=4).state_dict(), tmp_path / "latest_net_G.pth")
+    run("import", "junyanz", tmp_path / "latest_net_G.pth", tmp_path / "facades.safetensors",
+        "--arch", "unet_128", "--name", "Facades", "--ngf", "4")
+    assert capsys.readouterr().out.strip() == str(tmp_path / "facades.safetensors")
+    inferer = Inferer.load(tmp_path / "facades.safetensors")
+    assert (inferer.meta["name"], inferer.config.generator, inferer.config.test_norm) == ("Facades", "unet_128", "image")
+    with pytest.raises(SystemExit):  # junyanz offers unet_256 and unet_128 only
+        cli.build_parser().parse_args(["import", "junyanz", "a.pth", "b.safetensors", "--arch", "unet_32"])
+
+
+def test_the_mlcore_command_works_from_any_folder(tmp_path):
+    script = Path(sys.executable).with_name("mlcore")
+    if not script.exists():
+        pytest.skip("mlcore is not installed in this environment (make installs it with pip install -e .)")
+    result = subprocess.run([str(script), "--version"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("mlcore ")

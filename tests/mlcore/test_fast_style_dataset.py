@@ -1,7 +1,7 @@
 """The one-folder dataset layout of fast-style training, as the web admin checks it."""
 from PIL import Image
 
-from mlcore.fast_style.dataset import dataset_inputs, inspect_dataset
+from mlcore.fast_style.data import dataset_inputs, inspect_dataset
 
 
 def make_image(path, size=(32, 24)):

@@ -7,7 +7,9 @@ import json
 import pytest
 import torch
 
-from mlcore.fast_style import FastStyleConfig, build_network, translate
+from mlcore.fast_style import FastStyleConfig
+from mlcore.fast_style.inferer import translate
+from mlcore.fast_style.networks import build
 from mlcore.fast_style.networks import EngstromNet, TransformerNet, same_padding
 from mlcore.registry import UnknownFamilyError, family_names, get_family
 
@@ -101,17 +103,18 @@ def test_config_round_trips_through_json():
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"variant": "gatys"}, "variant must be one of johnson, engstrom"),
-        ({"channels": [32, 64]}, "channels must be three positive integers"),
-        ({"channels": [32, 0, 128]}, "channels must be three positive integers"),
-        ({"num_residual_blocks": -1}, "num_residual_blocks must be a non-negative integer"),
-        ({"num_residual_blocks": True}, "num_residual_blocks must be a non-negative integer"),
-        ({"depth": 5}, "unknown FastStyleConfig field(s): depth"),
+        ({"variant": "gatys"}, "variant: Input should be 'johnson' or 'engstrom'; got 'gatys'"),
+        ({"channels": [32, 64]}, "channels.2: Field required; got [32, 64]"),
+        ({"channels": [32, 0, 128]}, "channels.1: Input should be greater than or equal to 1; got 0"),
+        ({"num_residual_blocks": -1}, "num_residual_blocks: Input should be greater than or equal to 0; got -1"),
+        ({"num_residual_blocks": True}, "num_residual_blocks: Input should be a valid integer; got True"),
+        ({"depth": 5}, "depth: unknown field"),
     ],
 )
 def test_config_rejects_bad_values_clearly(data, message):
-    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ValueError) as refused:
         FastStyleConfig.from_json(json.dumps(data))
+    assert str(refused.value) == message
 
 
 def test_config_rejects_text_that_is_not_json():
@@ -127,11 +130,11 @@ def test_fast_style_family_is_registered_and_builds_each_variant():
     assert "fast_style" in family_names()
     assert family.config_class is FastStyleConfig
     assert isinstance(family.build(FastStyleConfig(variant="johnson")), TransformerNet)
-    assert isinstance(build_network(FastStyleConfig(variant="engstrom")), EngstromNet)
+    assert isinstance(build(FastStyleConfig(variant="engstrom")), EngstromNet)
 
 
 def test_unknown_family_error_names_the_known_families():
     with pytest.raises(KeyError) as info:
         get_family("stylegan9")
     assert isinstance(info.value, UnknownFamilyError)
-    assert str(info.value) == "unknown model family 'stylegan9' (known families: fast_style, pix2pix, ugatit)"
+    assert str(info.value) == "unknown model family 'stylegan9' (known families: fast_style, gatys, pix2pix, ugatit)"

@@ -62,5 +62,5 @@ def test_the_family_offers_training_with_its_inputs_and_presets():
     assert (paper.content_layer, paper.style_layers) == ("relu3_3", ("relu1_2", "relu2_2", "relu3_3", "relu4_3"))
     assert paper.loss_network == "imagenet"
     assert FastStyleTrainConfig.from_json(paper.to_json()) == paper
-    with pytest.raises(ValueError, match="style_layers must be a list of values from relu1_1"):
-        FastStyleTrainConfig(style_layers=("conv1_1",))
+    with pytest.raises(ValueError, match="style_layers.0: Input should be 'relu1_1', 'relu1_2'"):
+        FastStyleTrainConfig.from_dict({"style_layers": ["conv1_1"]})

@@ -6,7 +6,8 @@ import itertools
 
 import pytest
 
-from mlcore.gatys import GatysConfig, run_gatys
+from mlcore.gatys import GatysConfig
+from mlcore.gatys.inferer import run_gatys
 from mlcore.gatys.config import VGG19_RELUS
 from mlcore.images import open_image
 from mlcore.vgg import RANDOM_VGG_LABEL, layer_names, load_vgg
@@ -24,7 +25,7 @@ def photos(chelsea_path, style_path):
 
 def tiny(**overrides):
     # A random VGG's features are far weaker than ImageNet ones: a larger style weight brings
-    # the loss to the range the optimisers are tuned for (see mlcore.gatys.optimise).
+    # the loss to the range the optimisers are tuned for (see mlcore.gatys.inferer).
     return GatysConfig.preset("tiny", loss_network="random", style_weight=1e9, **overrides)
 
 

@@ -12,8 +12,11 @@ import pytest
 import torch
 
 from mlcore.checkpoint import load_model
-from mlcore.fast_style import FastStyleConfig, TransformerNet
-from mlcore.importers import ImporterError, fetch_ml5_style, import_ml5, import_pytorch_examples
+from mlcore.fast_style import FastStyleConfig
+from mlcore.fast_style.networks import TransformerNet
+from mlcore.importers import ImporterError
+from mlcore.importers.ml5 import fetch_ml5_style, import_ml5
+from mlcore.importers.pytorch_examples import import_pytorch_examples
 from mlcore.importers.ml5 import ML5_COMMIT
 from mlcore.inference import Inferer
 

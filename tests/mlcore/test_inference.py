@@ -10,7 +10,8 @@ import torch
 from PIL import Image
 
 from mlcore.checkpoint import CheckpointError, save_model
-from mlcore.fast_style import FastStyleConfig, build_network
+from mlcore.fast_style import FastStyleConfig
+from mlcore.fast_style.networks import build as build_network
 from mlcore.images import open_image
 from mlcore.inference import Inferer, parse_dtype
 

@@ -13,9 +13,10 @@ import torch
 from PIL import Image
 
 from mlcore.data import DatasetError, ImageTransform
-from mlcore.pix2pix import DATASET_LAYOUT, FAMILY
+from mlcore.pix2pix import FAMILY
+from mlcore.pix2pix.data import LAYOUT as DATASET_LAYOUT
 from mlcore.pix2pix.data import FOLDERS, SIDE_BY_SIDE, PairedDataset, inspect_dataset
-from mlcore.pix2pix.make_pairs import make_pairs
+from mlcore.tools.make_pairs import make_pairs
 
 JITTER = ImageTransform(resize=40, crop=32, random_crop=True, hflip=True)
 

@@ -16,7 +16,7 @@ from mlcore.engine import list_checkpoints, load_training_checkpoint, read_metri
 from mlcore.images import open_image
 from mlcore.inference import Inferer
 from mlcore.pix2pix import Pix2PixConfig, Pix2PixTrainConfig
-from mlcore.pix2pix.make_pairs import make_pairs
+from mlcore.tools.make_pairs import make_pairs
 from mlcore.pix2pix.trainer import linear_decay
 from mlcore.registry import get_family, trainable_families
 from state_checks import assert_identical, stop_after

@@ -11,7 +11,7 @@ from PIL import Image
 
 from mlcore.data import DatasetError
 from mlcore.registry import get_family
-from mlcore.ugatit import dataset_inputs, inspect_dataset
+from mlcore.ugatit.data import dataset_inputs, inspect_dataset
 from mlcore.ugatit.data import UnpairedDataset
 
 
@@ -132,8 +132,8 @@ def test_inspect_dataset_lists_every_problem_without_raising(tmp_path):
 
 def test_the_family_offers_the_dataset_hooks(tmp_path):
     training = get_family("ugatit").training
-    assert training.inspect_dataset is inspect_dataset and training.dataset_inputs is dataset_inputs
-    assert dataset_inputs(tmp_path) == {"data": str(tmp_path)}
+    assert training.dataset_inputs(tmp_path) == dataset_inputs(tmp_path) == {"data": str(tmp_path)}
+    assert training.inspect_dataset(tmp_path / "nothing") == inspect_dataset(tmp_path / "nothing")
     assert [(i.name, i.kind, i.required) for i in training.inputs] == [("data", "folder", True)]
     assert "trainA/" in training.dataset_layout
 

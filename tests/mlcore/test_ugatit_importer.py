@@ -13,7 +13,7 @@ from mlcore.importers.errors import ImporterError
 from mlcore.importers.ugatit import import_ugatit
 from mlcore.inference import Inferer
 from mlcore.ugatit import UGATITConfig
-from mlcore.ugatit.cli import add_import_parser
+from mlcore.cli import build_parser
 from mlcore.ugatit.networks import Discriminator, ResnetGenerator
 
 # No pretrained U-GAT-IT weights are available offline: the "original" networks are built with
@@ -128,13 +128,12 @@ def test_shapes_that_do_not_fit_are_refused_in_words(tmp_path):
 
 def test_the_import_command(tmp_path, capsys):
     pt, _ = their_checkpoint(tmp_path / "h2z.pt", light=True)
-    parser = argparse.ArgumentParser()
-    add_import_parser(parser.add_subparsers(dest="source", required=True))
-    args = parser.parse_args(["ugatit", str(pt), str(tmp_path / "b2a.safetensors"), "--direction", "B2A",
+    parser = build_parser()
+    args = parser.parse_args(["import", "ugatit", str(pt), str(tmp_path / "b2a.safetensors"), "--direction", "B2A",
                               "--light", "--img-size", "64", "--name", "Zebra to horse"])
     args.handler(args)
     assert capsys.readouterr().out.strip() == str(tmp_path / "b2a.safetensors")
     inferer = Inferer.load(tmp_path / "b2a.safetensors")
     assert (inferer.meta["direction"], inferer.meta["name"], inferer.config.img_size) == ("B2A", "Zebra to horse", 64)
     with pytest.raises(SystemExit):
-        parser.parse_args(["ugatit", str(pt), "out", "--direction", "sideways"])
+        parser.parse_args(["import", "ugatit", str(pt), "out", "--direction", "sideways"])

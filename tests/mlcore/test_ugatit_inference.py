@@ -9,9 +9,12 @@ import torch.nn.functional as F
 from PIL import Image
 
 from mlcore.checkpoint import save_model
-from mlcore.fast_style import FastStyleConfig, build_network
+from mlcore.fast_style import FastStyleConfig
+from mlcore.fast_style.networks import build as build_network
 from mlcore.inference import Inferer
-from mlcore.ugatit import UGATITConfig, attention, build_generator, translate
+from mlcore.ugatit import UGATITConfig
+from mlcore.ugatit.inferer import attention, translate
+from mlcore.ugatit.networks import build as build_generator
 from mlcore.ugatit.inferer import heatmap_to_unit, jet, translate_with_heatmap
 
 LIGHT = UGATITConfig(light=True, ngf=4, n_res=1, img_size=32)

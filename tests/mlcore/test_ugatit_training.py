@@ -15,7 +15,7 @@ from mlcore.images import open_image
 from mlcore.inference import Inferer
 from mlcore.registry import get_family, trainable_families
 from mlcore.ugatit import UGATITConfig, UGATITTrainConfig
-from mlcore.ugatit.trainer import UGATITTask, lr_factor
+from mlcore.ugatit.trainer import Task as UGATITTask, lr_factor
 from state_checks import assert_identical, stop_after
 
 TINY = UGATITTrainConfig.preset("tiny")

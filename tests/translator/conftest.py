@@ -3,7 +3,8 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from mlcore.checkpoint import save_model
-from mlcore.fast_style import FastStyleConfig, build_network
+from mlcore.fast_style import FastStyleConfig
+from mlcore.fast_style.networks import build as build_network
 from translator import services
 from translator.models import ArtModel, Family
 

@@ -6,8 +6,10 @@ import torch
 from django.core.management import call_command
 from PIL import Image
 
-from mlcore.pix2pix import Pix2PixConfig, build_generator as build_unet
-from mlcore.ugatit import UGATITConfig, build_generator as build_ugatit
+from mlcore.pix2pix import Pix2PixConfig
+from mlcore.pix2pix.networks import build as build_unet
+from mlcore.ugatit import UGATITConfig
+from mlcore.ugatit.networks import build as build_ugatit
 from translator import services
 from translator.models import ArtModel, Conversion
 from translator.tasks import run_conversion

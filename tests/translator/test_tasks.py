@@ -135,7 +135,7 @@ def test_a_model_that_cannot_fit_the_memory_budget_fails_in_words_and_the_worker
 def test_a_detailed_result_that_outgrows_pillows_optimised_jpeg_buffer_is_still_saved():
     import random
 
-    from translator.inference import encode_result
+    from translator.worker.inference import encode_result
 
     # Noise at quality 92 with full-resolution colour takes more than a byte per pixel, the
     # buffer Pillow gives an optimised JPEG ("Suspension not allowed here").

@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mlcore.fast_style import FastStyleTrainConfig
-from translator import selectors, services, training
+from translator import selectors, services
+from translator.worker import training_runs
 from translator.models import ArtModel, Dataset, TrainingRun
 from translator.tasks import run_training
 
@@ -100,7 +101,7 @@ def test_starting_twice_starts_one_run(style_dataset):
 
 def test_a_run_stopped_midway_is_cancelled_with_a_checkpoint_and_resumes_from_that_step(style_dataset, monkeypatch):
     run = services.start_run(run=make_run(style_dataset, steps=8))
-    real = training.report_progress
+    real = training_runs.report_progress
 
     def stop_after_step_3(claim):
         report = real(claim)
@@ -112,8 +113,8 @@ def test_a_run_stopped_midway_is_cancelled_with_a_checkpoint_and_resumes_from_th
 
         return on_progress
 
-    monkeypatch.setattr(training, "report_progress", stop_after_step_3)
-    monkeypatch.setattr(training, "STOP_POLL_SECONDS", 0)  # these steps take milliseconds
+    monkeypatch.setattr(training_runs, "report_progress", stop_after_step_3)
+    monkeypatch.setattr(training_runs, "STOP_POLL_SECONDS", 0)  # these steps take milliseconds
     run_training(run.pk)
     run.refresh_from_db()
     assert run.status == Status.CANCELLED
@@ -121,7 +122,7 @@ def test_a_run_stopped_midway_is_cancelled_with_a_checkpoint_and_resumes_from_th
     assert 3 <= stopped_at < 8
     assert list((run.run_dir / "checkpoints").glob("*.pt"))
 
-    monkeypatch.setattr(training, "report_progress", real)
+    monkeypatch.setattr(training_runs, "report_progress", real)
     services.start_run(run=run)  # "resume"
     run_training(run.pk)
     run.refresh_from_db()
@@ -207,8 +208,10 @@ def test_bad_settings_are_refused_with_mlcore_s_own_words(admin_client, style_da
     assert response.status_code == 200 and not TrainingRun.objects.exists()
     assert "Ensure this value is greater than or equal to 0.0." in page
     data["cfg:lr"] = "0.001"
-    page = admin_client.post(reverse("admin:translator_trainingrun_add") + "?family=fast_style", data).content.decode()
-    assert "The settings are not valid" in page and "channels" in page
+    response = admin_client.post(reverse("admin:translator_trainingrun_add") + "?family=fast_style", data)
+    assert response.context["form"].errors["cfg:arch.channels"] == ["item 3: Field required; got [8, 16]"]
+    assert "item 3: Field required; got [8, 16]" in response.content.decode()
+    assert not TrainingRun.objects.exists()
 
 
 def test_the_run_page_shows_progress_charts_samples_and_log_and_acts(admin_client, style_dataset):

@@ -10,10 +10,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from .. import services, training
+from .. import services
 from ..charts import loss_charts
 from ..config_forms import config_fields, config_from_form, config_initial
 from ..models import ArtModel, Dataset, TrainableFamily, TrainingRun
+from ..worker import families, training_runs
 
 
 class TrainingRunForm(forms.Form):
@@ -31,7 +32,7 @@ class TrainingRunForm(forms.Form):
     def __init__(self, family, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.family = family
-        self.config_class = services.training_config_class(family)
+        self.config_class = families.training_config_class(family)
         self.fields["dataset"].queryset = Dataset.objects.filter(family=family, status=Dataset.Status.READY)
         self.fields["art_model"].queryset = ArtModel.objects.filter(family=family)
         self.fields["device"].choices = [(d, d) for d in settings.RESTYLE_TRAINING_DEVICES]
@@ -107,7 +108,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
         else:
             initial = {"seed": 0}
             if source is not None:
-                config = services.training_config_class(family).from_dict(source.config)
+                config = families.training_config_class(family).from_dict(source.config)
                 initial.update(config_initial(config), name=f"{source.name} (copy)", dataset=source.dataset_id,
                                art_model=source.art_model_id, device=source.device, precision=source.precision,
                                seed=source.seed)
@@ -115,7 +116,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/translator/trainingrun/add.html", {
             **self.admin_site.each_context(request), "opts": self.model._meta, "form": form, "family": family,
             "family_label": TrainableFamily(family).label, "title": f"Train a {TrainableFamily(family).label} model",
-            "layout": _layout(family),
+            "layout": families.dataset_layout(family),
         })
 
     # --- watching a run --------------------------------------------------------------------
@@ -137,20 +138,15 @@ class TrainingRunAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/translator/trainingrun/live.html", self._live_context(run))
 
     def _live_context(self, run):
-        from mlcore import engine
-
-        records = []
-        if (run.run_dir / "metrics.jsonl").exists():
-            records = engine.read_metrics(run.run_dir)
         has_sample = (run.run_dir / "samples" / "latest.jpg").exists()
         return {
             "run": run,
             "percent": round(100 * run.step / run.total_steps) if run.total_steps else 0,
             "eta": _duration(run.eta_seconds),
-            "charts": loss_charts(records),
+            "charts": loss_charts(training_runs.run_metrics(run)),
             "sample_url": (reverse("admin:translator_trainingrun_sample", args=[run.pk]) + f"?step={run.step}")
             if has_sample else None,
-            "log_tail": training.log_tail(run),
+            "log_tail": training_runs.log_tail(run),
             "refresh": run.status in TrainingRun.ACTIVE,
             "actions": _actions(run),
         }
@@ -238,12 +234,6 @@ def _actions(run):
         can.append(("resume", "Resume"))
     can.append(("clone", "Clone"))
     return [(what, label, reverse("admin:translator_trainingrun_act", args=[run.pk, what])) for what, label in can]
-
-
-def _layout(family):
-    from mlcore.registry import get_family
-
-    return get_family(family).training.dataset_layout
 
 
 def _duration(seconds):

@@ -3,7 +3,7 @@
 Views, API views, admin actions and tasks stay thin and call these. Arguments are keyword-only.
 One module per subject; the names are gathered here so callers say `services.create_conversion`.
 """
-from .catalogue import IMPORT_FORMATS, add_model_version, import_model, render_model_preview, set_model_preview
+from .catalogue import add_model_version, import_model, render_model_preview, set_model_preview
 from .conversions import (
     cancel_conversion,
     cancel_requested,
@@ -46,7 +46,6 @@ from .training import (
     stop_requested,
     stop_run,
     sweep_runs,
-    training_config_class,
 )
 
 
@@ -61,7 +60,6 @@ __all__ = [
     "set_model_preview",
     "import_model",
     "render_model_preview",
-    "IMPORT_FORMATS",
     "create_conversion",
     "claim_conversion",
     "renew_lease",
@@ -86,7 +84,6 @@ __all__ = [
     "sweep",
     "unpack_zip",
     "delete_dataset_files",
-    "training_config_class",
     "create_run",
     "start_run",
     "stop_run",

@@ -7,6 +7,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from ..models import ModelVersion
+from ..worker import catalogue
 from .errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -33,65 +34,39 @@ def set_model_preview(*, art_model, jpeg_bytes):
         art_model.preview.storage.delete(old)
 
 
-# mlcore importers by the format names of `manage.py import_model` (None: already ours).
-IMPORT_FORMATS = {
-    "restyle": None,
-    "ml5": "import_ml5",
-    "pytorch-examples": "import_pytorch_examples",
-    "junyanz": "import_junyanz",
-    "ugatit": "import_ugatit",
-}
-
-
 def import_model(*, fmt, path, slug, name="", description="", input_hint="", publish=True, options=None):
     """Turn a checkpoint file (ours or a community format) into a new version of the catalogue
     entry `slug`, creating the entry if needed. Its family comes from the checkpoint."""
     import tempfile
 
-    from mlcore import importers
-    from mlcore.checkpoint import CheckpointError, read_header
-
     from ..models import ArtModel
 
-    if fmt not in IMPORT_FORMATS:
-        raise ServiceError(f"Unknown format {fmt!r}; known: {', '.join(IMPORT_FORMATS)}.")
     with tempfile.TemporaryDirectory() as tmp:
-        checkpoint = Path(path)
-        if IMPORT_FORMATS[fmt]:
-            checkpoint = Path(tmp) / "model.safetensors"
-            try:
-                getattr(importers, IMPORT_FORMATS[fmt])(path, checkpoint, name=name or None, **(options or {}))
-            except (importers.ImporterError, OSError) as exc:
-                raise ServiceError(f"Could not import {path}: {exc}") from exc
         try:
-            header = read_header(checkpoint)
-        except CheckpointError as exc:
+            checkpoint = catalogue.read_checkpoint(fmt=fmt, path=path, folder=tmp, name=name or None, options=options)
+        except catalogue.CheckpointImportError as exc:
             raise ServiceError(str(exc)) from exc
         with transaction.atomic():
             art_model, created = ArtModel.objects.get_or_create(
                 slug=slug,
                 defaults={
-                    "name": name or header.meta.get("name") or slug,
-                    "family": header.family,
+                    "name": name or checkpoint.name or slug,
+                    "family": checkpoint.family,
                     "description": description,
                     "input_hint": input_hint,
                 },
             )
-            if art_model.family != header.family:
+            if art_model.family != checkpoint.family:
                 raise ServiceError(
                     f"“{art_model.name}” is a {art_model.get_family_display()} model; "
-                    f"this checkpoint is of the {header.family} family."
+                    f"this checkpoint is of the {checkpoint.family} family."
                 )
             return add_model_version(
-                art_model=art_model, checkpoint_path=checkpoint, source=f"imported {fmt}: {Path(path).name}",
+                art_model=art_model, checkpoint_path=checkpoint.path, source=f"imported {fmt}: {Path(path).name}",
                 publish=publish,
             )
 
 
 def render_model_preview(*, version, image):
     """Render `version` on `image` (PIL) as the catalogue entry's preview picture."""
-    from .. import inference
-
-    inferer, _ = inference.inferer_for(version)
-    jpeg = inference.encode_thumbnail(inferer.translate(image), side=320)
-    set_model_preview(art_model=version.art_model, jpeg_bytes=jpeg)
+    set_model_preview(art_model=version.art_model, jpeg_bytes=catalogue.render_preview(version=version, image=image))

@@ -1,5 +1,6 @@
 """Training datasets: an uploaded zip unpacked safely, or a server folder inside an allowed root;
-then every file checked (images like uploads) and the layout checked by the family (mlcore)."""
+then every file checked (images like uploads) and the layout checked by the family
+(translator.worker.datasets)."""
 import logging
 import shutil
 import stat
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from ..models import Dataset
 from ..uploads import validate_image_upload
+from ..worker.datasets import family_report
 from . import delivery
 from .errors import ServiceError
 
@@ -128,7 +130,7 @@ def check_dataset(*, dataset_id, claim=None):
     files, size, file_problems = _check_files(folder)
     dataset.file_count, dataset.size_bytes = files, size
     problems += file_problems
-    report = _family_report(dataset.family, folder)
+    report = family_report(dataset.family, folder)
     problems += list(report.problems)
     samples = [str(Path(p).relative_to(folder)) for p in report.samples[:SAMPLES_SHOWN]]
     _record(dataset, problems=problems, counts=report.counts, samples=samples, claim=claim)
@@ -150,18 +152,6 @@ def _record(dataset, *, problems, counts, samples, claim=None):
     fields = ("folder", "file_count", "size_bytes", "problems", "counts", "samples", "status", "checked_at",
               "lease_expires_at", "archive")
     delivery.fenced(Dataset, claim, Dataset.Status.CHECKING).update(**{f: getattr(dataset, f) for f in fields})
-
-
-def _family_report(family, folder):
-    from mlcore.data import DatasetReport
-    from mlcore.registry import get_family
-
-    training = get_family(family).training
-    try:
-        return training.inspect_dataset(folder)
-    except Exception as exc:  # the report says what it can; a crash in it is a problem too
-        log.exception("inspecting dataset %s failed", folder)
-        return DatasetReport(layout=training.dataset_layout, counts={}, problems=(f"The layout check failed: {exc}",))
 
 
 def _is_junk(relative):

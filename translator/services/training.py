@@ -25,14 +25,9 @@ Status = TrainingRun.Status
 ACTIVE = (Status.RUNNING, Status.CANCELLING)
 
 
-def training_config_class(family):
-    from mlcore.registry import get_family
-
-    return get_family(family).training.config_class
-
-
 def create_run(*, name, family, dataset, config, device="cpu", precision="fp32", seed=0, art_model=None, created_by=None):
-    """A new run (status created). `config` is the family's mlcore training config object."""
+    """A new run (status created). `config` is the family's training config object
+    (translator.worker.families.training_config_class)."""
     if dataset.family != family:
         raise ServiceError(f"The dataset “{dataset}” is for {dataset.get_family_display()}, not this family.")
     if dataset.status != Dataset.Status.READY:

@@ -8,6 +8,7 @@ from django.db import transaction
 from translator import services
 from translator.demo_models import ATTRIBUTION, ML5_STYLES, OWN_STYLE, OWN_STYLE_CONFIG
 from translator.models import ArtModel, Family, ModelVersion
+from translator.worker import catalogue, inference
 
 PREVIEW_IMAGE = "images/content/chelsea.png"  # CC0, from scikit-image
 
@@ -37,8 +38,6 @@ class Command(BaseCommand):
     def _install_own_style(self):
         """The Gatys entry. It runs only where the VGG19 loss network is: it stays inactive
         (hidden from users) until an admin provides the weights and switches it on."""
-        from mlcore.vgg import imagenet_weights_on_disk
-
         art_model, created = ArtModel.objects.get_or_create(
             slug=OWN_STYLE.slug,
             defaults={
@@ -53,9 +52,7 @@ class Command(BaseCommand):
                 art_model=art_model, number=1, config=OWN_STYLE_CONFIG, source="Gatys et al. 2016"
             )
             art_model.current_version = version
-        ready = settings.RESTYLE_LOSS_NETWORK == "random" or imagenet_weights_on_disk(
-            "vgg19", path=settings.RESTYLE_VGG19_WEIGHTS
-        )
+        ready = inference.loss_network_ready()
         if created:
             art_model.is_active = bool(ready)
         art_model.save()
@@ -69,8 +66,6 @@ class Command(BaseCommand):
             )
 
     def _install_styles(self, *, source, online, styles, force):
-        from mlcore.importers import ImporterError, fetch_ml5_style, import_ml5
-
         wanted = [s for s in ML5_STYLES if not styles or s.slug in styles.split(",")]
         if styles and len(wanted) != len(styles.split(",")):
             known = ", ".join(s.slug for s in ML5_STYLES)
@@ -93,8 +88,8 @@ class Command(BaseCommand):
                 folder = Path(tmp if online else source_dir) / style.slug
                 if online:
                     try:
-                        fetch_ml5_style(style.slug, tmp)
-                    except ImporterError as exc:
+                        catalogue.fetch_ml5_style(style.slug, tmp)
+                    except catalogue.CheckpointImportError as exc:
                         raise CommandError(
                             f"Could not download {style.slug} ({exc}). Without internet access, "
                             "point RESTYLE_DEMO_MODELS_DIR at a folder of ml5.js checkpoints."
@@ -103,7 +98,7 @@ class Command(BaseCommand):
                     self.stderr.write(f"  {style.slug}: not found in {source_dir}, skipped")
                     continue
                 checkpoint = Path(tmp) / f"{style.slug}.safetensors"
-                import_ml5(
+                catalogue.import_ml5(
                     folder,
                     checkpoint,
                     name=style.name,
@@ -127,12 +122,10 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"  {style.slug}: installed as {version}"))
 
     def _preview_input(self):
-        from mlcore.images import open_image
-
         path = settings.RESTYLE_DATA_DIR and Path(settings.RESTYLE_DATA_DIR) / PREVIEW_IMAGE
         if not path or not path.exists():
             self.stderr.write("  no preview image found; models will show without previews")
             return None
-        image = open_image(path)
+        image = catalogue.open_image(path)
         image.thumbnail((320, 320))
         return image

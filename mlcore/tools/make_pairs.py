@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from mlcore.data import IMAGE_SUFFIXES, find_images, load_image
 
 __all__ = ["KINDS", "make_pairs", "edge_map", "gray_version"]
 
@@ -69,6 +68,9 @@ def make_pairs(
         raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
     if count < 1 or size < 2:
         raise ValueError(f"count must be at least 1 and size at least 2; got count={count}, size={size}")
+    # Here, not at the top: mlcore.data brings torch, and the command line lists KINDS for --help.
+    from mlcore.data import IMAGE_SUFFIXES, find_images, load_image
+
     sources = find_images(src_dir)
     out_dir = Path(out_dir)
     if out_dir.is_dir() and any(p.suffix.lower() in IMAGE_SUFFIXES for p in out_dir.rglob("*")):

@@ -1,6 +1,6 @@
-"""Running mlcore inside a worker: loaded networks are cached per process, Gatys jobs report
-progress, results are encoded for storage. mlcore stays ignorant of Django; this is the only
-place that joins them."""
+"""What a conversion task runs: loaded networks are cached per process, photos are translated
+within the memory budget, Gatys jobs report progress, results are encoded for storage, and a
+failure is told to the user in words."""
 import io
 import logging
 import threading
@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from PIL import Image
+
+from ..models import Family
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,14 @@ class Outcome:
     load_seconds: float
     run_seconds: float
     label: str = ""  # a caveat to show with the result
+
+
+def convert(conversion, *, report, should_stop):
+    """The conversion's result (an Outcome), or None when it was stopped early. `report` and
+    `should_stop` matter to the slow, optimising families only (see paint_with_gatys)."""
+    if conversion.art_model.family == Family.GATYS:
+        return paint_with_gatys(conversion, report=report, should_stop=should_stop)
+    return translate_photo(conversion)
 
 
 def translate_photo(conversion):
@@ -86,6 +96,41 @@ def is_out_of_memory(exc):
     return isinstance(exc, RuntimeError) and ("can't allocate memory" in str(exc) or "out of memory" in str(exc))
 
 
+def failure_reason(exc, *, conversion_id):
+    """What to tell the user when converting raised `exc`, for the failures this server knows
+    (logged here, and memory given back after an allocation failed); None for any other."""
+    from mlcore.checkpoint import CheckpointError
+    from mlcore.inference import MemoryBudgetError
+    from mlcore.vgg import MissingVGGWeightsError
+
+    if isinstance(exc, MemoryBudgetError):
+        log.warning("conversion %s: %s (RESTYLE_CONVERSION_MEMORY_MB)", conversion_id, exc)
+        return ("This model needs more memory than this server gives a conversion; an "
+                "administrator has to raise RESTYLE_CONVERSION_MEMORY_MB or use a smaller model.")
+    if isinstance(exc, CheckpointError):
+        log.error("conversion %s: the model file did not load", conversion_id, exc_info=exc)
+        return ("The conversion failed: this model's network file could not be loaded. "
+                "Please choose another model; an administrator has to reinstall this one.")
+    if isinstance(exc, MissingVGGWeightsError):
+        log.error("conversion %s: no VGG19 weights on this worker", conversion_id, exc_info=exc)
+        return ("This model is not set up on the server yet (its VGG19 loss network is missing). "
+                "An administrator has to provide RESTYLE_VGG19_WEIGHTS.")
+    if is_out_of_memory(exc):
+        log.warning("conversion %s ran out of memory: %s", conversion_id, exc)
+        release_memory()
+        return "The worker ran out of memory converting this photo. Try a smaller photo."
+    return None
+
+
+def loss_network_ready():
+    """Whether this machine has the VGG19 that Gatys paints with (or is told to use random weights)."""
+    from mlcore.vgg import imagenet_weights_on_disk
+
+    return settings.RESTYLE_LOSS_NETWORK == "random" or imagenet_weights_on_disk(
+        "vgg19", path=settings.RESTYLE_VGG19_WEIGHTS
+    )
+
+
 _vgg_cache = {}  # (weights, path, pooling, device) -> VGG19 features, one per worker process
 
 
@@ -109,7 +154,8 @@ def paint_with_gatys(conversion, *, report, should_stop):
     ends the job early, in which case None is returned. The loss network is this server's
     (RESTYLE_LOSS_NETWORK), whatever the version's settings say.
     """
-    from mlcore.gatys import GatysConfig, run_gatys
+    from mlcore.gatys import GatysConfig
+    from mlcore.gatys.inferer import run_gatys
     from mlcore.images import open_image
 
     config = GatysConfig.from_dict(

@@ -11,10 +11,11 @@ import os
 from pathlib import Path
 
 from mlcore.data import IMAGE_SUFFIXES, DatasetError, DatasetReport, find_images
+from mlcore.fast_style import FAMILY
 
 __all__ = ["LAYOUT", "inspect_dataset", "dataset_inputs"]
 
-LAYOUT = "a style image at the top (style.jpg, .png or .webp) and a content/ folder of photos"
+LAYOUT = FAMILY.training.dataset_layout
 
 
 def _style_image(root: Path) -> tuple[Path | None, str | None]:

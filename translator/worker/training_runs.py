@@ -1,13 +1,13 @@
-"""Running mlcore training inside a worker: opening or creating a run's mlcore folder, a log
-file per run, a heartbeat while it trains, and the stop poll (an admin's stop or the time
-limit). mlcore stays ignorant of Django; this module and inference.py join them."""
+"""What a training task runs: opening or creating a run's mlcore folder, a log file per run, a
+heartbeat while it trains, the stop poll (an admin's stop or the time limit) and its progress
+reports; and what the admin's live page reads back from the folder (metrics, the log's tail)."""
 import logging
 import time
 from contextlib import contextmanager
 
 from django.conf import settings
 
-from . import services
+from .. import services
 
 log = logging.getLogger("translator.training")
 
@@ -94,6 +94,15 @@ def run_log(run):
             lg.removeHandler(handler)
             lg.setLevel(level)
         handler.close()
+
+
+def run_metrics(run):
+    """Every metrics record the run has logged so far (none before it starts)."""
+    if not (run.run_dir / "metrics.jsonl").exists():
+        return []
+    from mlcore import engine
+
+    return engine.read_metrics(run.run_dir)
 
 
 def log_tail(run, lines=40):

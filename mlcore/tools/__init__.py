@@ -1,0 +1,1 @@
+"""Tools that make training data (make_pairs) and the like; not part of any family."""
