@@ -35,6 +35,9 @@ from typing import Any
 __all__ = [
     "MiB",
     "Column",
+    "rate",
+    "mebibytes",
+    "ratio",
     "Table",
     "Report",
     "add_output_options",
