@@ -5,7 +5,8 @@ A conversion whose model asks for a GPU is never taken: not through its own queu
 worker here serves, nor when its message is put on the CPU queue by hand; it fails in words once
 the queue timeout passes. A conversion a CPU is enough for is converted beside it, and its page
 and JSON say which worker ran it, on what. Workers told to serve what their device cannot refuse
-to start, with the reason.
+to start, with the reason. (On a machine with a GPU, the last test has a GPU worker convert the
+GPU job instead.)
 """
 import io
 import re
@@ -25,6 +26,15 @@ from .stack import REPO, Stack, free_port, wait_for
 pytestmark = pytest.mark.e2e
 
 QUEUE_TIMEOUT_SECONDS = 30
+
+
+def _has_cuda():
+    import torch
+
+    return torch.cuda.is_available()
+
+
+HAS_CUDA = _has_cuda()
 
 
 @pytest.fixture
@@ -139,6 +149,7 @@ def start_refused(tmp_path, env):
     return done.returncode, done.stdout + done.stderr
 
 
+@pytest.mark.skipif(HAS_CUDA, reason="this machine has a CUDA GPU")
 def test_a_worker_told_to_use_cuda_on_this_machine_refuses_to_start(tmp_path):
     started = time.monotonic()
     status, output = start_refused(tmp_path, {"RESTYLE_WORKER_DEVICE": "cuda"})
@@ -150,3 +161,18 @@ def test_a_cpu_worker_given_a_gpu_queue_refuses_to_start(tmp_path):
     status, output = start_refused(tmp_path, {"RESTYLE_WORKER_QUEUES": "conversions.gpu"})
     assert status != 0
     assert "RESTYLE_WORKER_QUEUES: conversions.gpu holds jobs that need a GPU" in output
+
+
+@pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA GPU (the GPU half of routing)")
+def test_on_a_gpu_host_a_gpu_worker_converts_the_gpu_job_and_its_page_names_the_gpu(stack, data_dir):
+    gpu_worker = stack.start_worker("conversions-gpu", "conversions.gpu", extra_env={"RESTYLE_WORKER_DEVICE": "cuda"})
+    http = session(stack)
+    gpu_id = upload(stack, http, data_dir, "wave-gpu")
+
+    def converted():
+        job = http.get(f"{stack.web_url}/api/v1/conversions/{gpu_id}/").json()
+        assert job["status"] in ("queued", "running", "succeeded"), (job, stack.logs())
+        return job if job["status"] == "succeeded" else None
+
+    job = wait_for(converted, 90, "the GPU job to be converted")
+    assert job["worker"] == gpu_worker.hostname and re.fullmatch(r"cuda:0 \(.+\)", job["worker_device"]), job

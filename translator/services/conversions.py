@@ -241,8 +241,8 @@ def sweep_conversions(*, now=None):
     gpu_queues = [q for q in queues.QUEUES if routing.needs_gpu(q)]
     counts["expired"] = stale.filter(queue__in=gpu_queues).update(
         status=Status.FAILED, finished_at=now,
-        error=f"This model needs a GPU, and no worker with a GPU took it within {minutes}. "
-        "Please try again later.",
+        error=f"This model needs a GPU, and no worker with a GPU took it within {minutes} (none was free, "
+        "or none is running). Please try again later.",
     ) + stale.exclude(queue__in=gpu_queues).update(
         status=Status.FAILED, finished_at=now,
         error=f"No worker was free to convert this photo within {minutes}. Please try again later.",
