@@ -379,10 +379,11 @@ MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 # --- Celery ----------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_IGNORE_RESULT = True  # job state lives in the database, not in a result backend
-CELERY_TASK_DEFAULT_QUEUE = "conversions"
+CELERY_TASK_DEFAULT_QUEUE = "conversions.cpu"
 # Conversions are short and must never wait behind a slow job or a training run.
-# The queue is named when a job is sent: "conversions" (feed-forward networks, seconds),
-# "slow" (Gatys optimisation, minutes on a CPU) and "training" (hours).
+# The queue is named when a job is sent (config/queues.py): its kind, "conversions" (feed-forward
+# networks, seconds), "slow" (Gatys optimisation, minutes on a CPU) or "training" (hours), and the
+# device class it needs, "cpu" or "gpu" ("Routing by capability" below).
 # A message is a wake-up call for a job row (see translator.services.delivery): acknowledged as
 # the task starts, and never reserved behind a running job, so a worker that dies holds no
 # message back from the others.
@@ -399,6 +400,67 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 3600,
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Routing by capability -------------------------------------------------------------------
+# A worker's device (RESTYLE_WORKER_DEVICE: cpu, cuda, cuda:1) is where it runs networks, and
+# decides which queues it may serve: a CPU worker the ".cpu" queues, a GPU worker every queue
+# (config/queues.py). RESTYLE_WORKER_QUEUES narrows them: full names ("conversions.gpu") or kinds
+# ("conversions": that kind's queues of every class the device may serve); empty, all of them.
+# A worker consumes CELERY_TASK_QUEUES when it is started without -Q. Whether a "cuda" device
+# really has a GPU is checked when the worker starts (translator/worker/device.py): settings
+# must not load torch. RESTYLE_INFERENCE_DEVICE is the older name of RESTYLE_WORKER_DEVICE.
+from kombu import Exchange, Queue  # noqa: E402
+
+from config import queues as _queues  # noqa: E402
+
+
+def _worker_device():
+    raw = env("WORKER_DEVICE", env("INFERENCE_DEVICE", "cpu"))
+    try:
+        return _queues.parse_device(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"RESTYLE_WORKER_DEVICE {exc}") from None
+
+
+RESTYLE_WORKER_DEVICE = _worker_device()
+RESTYLE_INFERENCE_DEVICE = RESTYLE_WORKER_DEVICE
+try:
+    RESTYLE_WORKER_QUEUES = list(_queues.worker_queues(env("WORKER_QUEUES", ""), RESTYLE_WORKER_DEVICE))
+except ValueError as exc:
+    raise ImproperlyConfigured(f"RESTYLE_WORKER_QUEUES: {exc}") from None
+# Declared as Celery makes a queue it is asked to send to (exchange and routing key named after
+# it), so senders and consumers agree whichever of them declares it first.
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in RESTYLE_WORKER_QUEUES]
+
+
+def _device_classes(name, raw):
+    try:
+        return sorted({_queues.device_class_of_device(item) for item in raw}, key=_queues.DEVICE_CLASSES.index)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"RESTYLE_{name}: {exc}") from None
+
+
+# The device classes the admin may ask a training run for. RESTYLE_TRAINING_DEVICES once named
+# torch devices, so "cuda" or "cuda:1" there mean "gpu".
+RESTYLE_TRAINING_DEVICE_CLASSES = _device_classes("TRAINING_DEVICES", RESTYLE_TRAINING_DEVICES)
+
+
+def _family_device_classes():
+    """RESTYLE_FAMILY_DEVICE_CLASSES, e.g. "ugatit=gpu,gatys=gpu": what a model version of each
+    family asks for unless it names a class itself. Families not named ask for "cpu"."""
+    classes = {}
+    for item in env_list("FAMILY_DEVICE_CLASSES", ""):
+        family, _, device_class = item.partition("=")
+        family, device_class = family.strip(), device_class.strip().lower()
+        if not family or device_class not in _queues.DEVICE_CLASSES:
+            raise ImproperlyConfigured(
+                f"RESTYLE_FAMILY_DEVICE_CLASSES: {item!r} is not family=cpu or family=gpu"
+            )
+        classes[family] = device_class
+    return classes
+
+
+RESTYLE_FAMILY_DEVICE_CLASSES = _family_device_classes()
 
 LOGGING = {
     "version": 1,

@@ -281,7 +281,7 @@ class Site:
         procs = self.processes()
         respawns = {pid for pid, _, argv in procs if any(a.endswith("respawn.sh") for a in argv)}
         return next((pid for pid, ppid, argv in procs
-                     if ppid in respawns and "worker" in argv and worker in argv), None)
+                     if ppid in respawns and "worker" in argv and f"{worker}@%h" in argv), None)
 
     def redis_pid(self):
         title = f"127.0.0.1:{self.redis_port}"

@@ -42,6 +42,13 @@ STYLE_IMAGE_FAMILIES = {Family.GATYS}
 SLOW_FAMILIES = {Family.GATYS}
 
 
+class DeviceClass(models.TextChoices):
+    """What a job needs of its worker (config/queues.py names the queues after it)."""
+
+    CPU = "cpu", "CPU is enough (any worker)"
+    GPU = "gpu", "Needs a GPU"
+
+
 class DeliveredJob(models.Model):
     """What the delivery guarantees need on a job's row (README: "No job lost or done twice").
 
@@ -53,7 +60,7 @@ class DeliveredJob(models.Model):
     for a queued row whose message may be lost.
     """
 
-    queue = models.CharField(max_length=64, default="conversions", help_text="The Celery queue its messages go to.")
+    queue = models.CharField(max_length=64, default="conversions.cpu", help_text="The Celery queue its messages go to.")
     attempts = models.PositiveSmallIntegerField(default=0, help_text="How many times a worker has taken it since it was started.")
     claim_token = models.CharField(
         max_length=32, blank=True, help_text="Names the worker's claim; writes that name an older claim change nothing."
@@ -127,6 +134,11 @@ class ModelVersion(models.Model):
         upload_to=_version_preview_path, blank=True, help_text="Its outputs on the probe images."
     )
     labels = models.JSONField(default=list, blank=True, help_text="Caveats, e.g. a test-only loss network.")
+    device_class = models.CharField(
+        max_length=8, choices=DeviceClass.choices, blank=True,
+        help_text="Which workers may convert with it. Empty: its family's default "
+        "(RESTYLE_FAMILY_DEVICE_CLASSES; CPU when the family is not named there).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -197,7 +209,10 @@ class Conversion(DeliveredJob):
     # Seconds spent loading the network and running it, recorded by the worker.
     load_seconds = models.FloatField(null=True, blank=True)
     run_seconds = models.FloatField(null=True, blank=True)
-    worker = models.CharField(max_length=200, blank=True)
+    worker = models.CharField(max_length=200, blank=True, help_text="The Celery worker that took it last.")
+    worker_device = models.CharField(
+        max_length=100, blank=True, help_text="What that worker ran it on, e.g. cpu or cuda:0 (its GPU's name)."
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -250,7 +265,7 @@ class Dataset(DeliveredJob):
         INVALID = "invalid", "Has problems"
 
     name = models.CharField(max_length=100)
-    queue = models.CharField(max_length=64, default="slow", help_text="The Celery queue its checks go to.")
+    queue = models.CharField(max_length=64, default="slow.cpu", help_text="The Celery queue its checks go to.")
     family = models.CharField(max_length=32, choices=TrainableFamily.choices)
     archive = models.FileField(
         upload_to=_archive_path, blank=True, help_text="A .zip of the dataset (it is unpacked, then removed)."
@@ -291,7 +306,7 @@ class TrainingRun(DeliveredJob):
     ACTIVE = (Status.QUEUED, Status.RUNNING, Status.CANCELLING)
 
     name = models.CharField(max_length=100)
-    queue = models.CharField(max_length=64, default="training", help_text="The Celery queue its messages go to.")
+    queue = models.CharField(max_length=64, default="training.cpu", help_text="The Celery queue its messages go to.")
     family = models.CharField(max_length=32, choices=TrainableFamily.choices)
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="runs")
     art_model = models.ForeignKey(
@@ -299,7 +314,10 @@ class TrainingRun(DeliveredJob):
         help_text="The catalogue entry the trained network becomes a version of (made from the run's name if empty).",
     )
     config = models.JSONField(help_text="The family's training config (mlcore), as JSON.")
-    device = models.CharField(max_length=32, default="cpu")
+    device_class = models.CharField(
+        max_length=8, choices=DeviceClass.choices, default=DeviceClass.CPU,
+        help_text="Which workers may train it; the worker trains on its own device (RESTYLE_WORKER_DEVICE).",
+    )
     precision = models.CharField(max_length=8, default="fp32")
     seed = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATED)
@@ -310,7 +328,10 @@ class TrainingRun(DeliveredJob):
     metrics = models.JSONField(default=dict, blank=True, help_text="The latest logged losses.")
     labels = models.JSONField(default=list, blank=True, help_text="Caveats of everything the run makes.")
     error = models.TextField(blank=True)
-    worker = models.CharField(max_length=200, blank=True)
+    worker = models.CharField(max_length=200, blank=True, help_text="The Celery worker that took it last.")
+    worker_device = models.CharField(
+        max_length=100, blank=True, help_text="What that worker trains on, e.g. cpu or cuda:0 (its GPU's name)."
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

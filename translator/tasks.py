@@ -9,7 +9,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from . import services, sweeper  # noqa: F401  (sweeper: starts with the worker)
 from .models import Conversion
-from .worker import inference, training_runs
+from .worker import device, inference, training_runs  # device: checks the worker's device as it starts
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ def run_conversion(conversion_id):
     taken with a claim (a second message, or a second worker, finds it taken and does nothing)
     and held with a lease that a thread renews while the network runs."""
     worker = run_conversion.request.hostname or ""
-    claim = services.claim_conversion(conversion_id=conversion_id, worker=worker)
+    claim = services.claim_conversion(conversion_id=conversion_id, worker=worker, worker_device=device.description())
     if claim is None:
         log.info("conversion %s was already claimed, cancelled or removed; nothing to do", conversion_id)
         return
@@ -120,7 +120,7 @@ def run_training(run_id):
     """Train (or resume) one run on the training queue. Idempotent: it claims the run first."""
     from .models import TrainingRun
 
-    claim = services.claim_run(run_id=run_id, worker=run_training.request.hostname or "")
+    claim = services.claim_run(run_id=run_id, worker=run_training.request.hostname or "", worker_device=device.description())
     if claim is None:
         log.info("training run %s was already claimed, stopped or removed; nothing to do", run_id)
         return

@@ -40,6 +40,10 @@
     if (error) error.textContent = job.error || "";
     const label = setHidden(el, "[data-label]", !job.label);
     if (label) label.textContent = job.label || "";
+    const ranOn = setHidden(el, "[data-ran-on]", !job.worker);
+    if (ranOn && job.worker) {
+      ranOn.textContent = "Worker: " + job.worker + (job.worker_device ? " on " + job.worker_device : "") + ".";
+    }
     const progress = setHidden(el, "[data-progress]", finished || job.status === "queued");
     if (progress) progress.value = job.progress;
     const detail = el.querySelector("[data-progress-detail]");

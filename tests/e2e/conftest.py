@@ -92,9 +92,11 @@ def start_worker(name, queues, log_path, db_path, extra_args=()):
         # which labels everything it makes.
         "RESTYLE_LOSS_NETWORK": "random",
         "RESTYLE_GATYS_PROGRESS_EVERY": "5",
+        # As site/Procfile names them: kinds, or full queue names (config/queues.py).
+        "RESTYLE_WORKER_QUEUES": queues,
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, *extra_args,
+        [sys.executable, "-m", "celery", "-A", "config", "worker", *extra_args,
          "-n", name, "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
         cwd=REPO, env=env, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT,
     )

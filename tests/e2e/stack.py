@@ -153,13 +153,15 @@ class Stack:
     # --- workers -----------------------------------------------------------------------------
 
     def start_worker(self, name, queues, *, pool="prefork", concurrency=1, extra_env=None, wait=True):
+        """`queues` as RESTYLE_WORKER_QUEUES takes them (config/queues.py): "conversions" is every
+        conversions queue the worker's device may serve, "conversions.cpu" that queue alone."""
         hostname = f"{name}@{socket.gethostname()}"
         worker = self._spawn(
             name,
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-n", hostname,
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-n", hostname,
              "--pool", pool, "--concurrency", str(concurrency), "--without-gossip", "--without-mingle",
              "--loglevel", "INFO"],
-            {"PYTHONUNBUFFERED": "1", **(extra_env or {})},
+            {"PYTHONUNBUFFERED": "1", "RESTYLE_WORKER_QUEUES": queues, **(extra_env or {})},
         )
         worker.hostname = hostname
         if wait:

@@ -49,7 +49,7 @@ def upload_dataset(admin, paired_zip):
 
 
 def create_run(admin, dataset, name, steps, **extra):
-    data = {"family": "pix2pix", "name": name, "dataset": dataset.pk, "device": "cpu", "precision": "fp32",
+    data = {"family": "pix2pix", "name": name, "dataset": dataset.pk, "device_class": "cpu", "precision": "fp32",
             "seed": 0, "start_now": "on", "preset": "tiny", "cfg:steps": str(steps), **extra}
     response = admin.post(reverse("admin:translator_trainingrun_add") + "?family=pix2pix", data)
     assert response.status_code == 302, response.content.decode()[:3000]

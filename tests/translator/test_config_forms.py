@@ -22,7 +22,7 @@ def config_class(family):
 
 def as_submitted(form):
     """What a browser sends back for the settings as the form shows them."""
-    data = {"name": "run", "device": "cpu", "precision": "fp32", "seed": "0", "preset": form["preset"].value() or ""}
+    data = {"name": "run", "device_class": "cpu", "precision": "fp32", "seed": "0", "preset": form["preset"].value() or ""}
     for name in form.fields:
         if not name.startswith("cfg:"):
             continue

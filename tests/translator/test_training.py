@@ -186,7 +186,7 @@ def test_the_admin_asks_for_the_family_then_shows_its_settings_as_a_form(admin_c
 
 
 def test_the_admin_creates_and_starts_a_run_from_the_form(admin_client, style_dataset, django_capture_on_commit_callbacks):
-    data = {"family": "fast_style", "name": "from the form", "dataset": style_dataset.pk, "device": "cpu",
+    data = {"family": "fast_style", "name": "from the form", "dataset": style_dataset.pk, "device_class": "cpu",
             "precision": "fp32", "seed": 3, "start_now": "on", "preset": "tiny", "cfg:steps": "4",
             "cfg:loss_network": "random", "cfg:style_layers": ["relu1_2", "relu2_2"]}
     with django_capture_on_commit_callbacks() as callbacks:
@@ -201,7 +201,7 @@ def test_the_admin_creates_and_starts_a_run_from_the_form(admin_client, style_da
 
 
 def test_bad_settings_are_refused_with_mlcore_s_own_words(admin_client, style_dataset):
-    data = {"family": "fast_style", "name": "bad", "dataset": style_dataset.pk, "device": "cpu",
+    data = {"family": "fast_style", "name": "bad", "dataset": style_dataset.pk, "device_class": "cpu",
             "precision": "fp32", "seed": 0, "cfg:arch.channels": "8, 16", "cfg:lr": "-1"}
     response = admin_client.post(reverse("admin:translator_trainingrun_add") + "?family=fast_style", data)
     page = response.content.decode()

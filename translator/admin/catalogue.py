@@ -62,18 +62,34 @@ class ArtModelAdmin(admin.ModelAdmin):
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "art_model", "number", "published", "preview_thumb", "source", "created_at")
+    list_display = ("__str__", "art_model", "number", "published", "preview_thumb", "device_class", "source", "created_at")
     list_filter = ("art_model__family", "art_model")
     readonly_fields = ("art_model", "number", "published", "preview_large", "labels_display", "source", "checkpoint",
                        "config", "created_at")
-    fields = readonly_fields
+    # A version is what it was trained to be (publishing is an action); only where it runs changes.
+    fields = ("device_class", "asks_for") + readonly_fields
     actions = ["publish_selected"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("asks_for",) + self.readonly_fields
 
     def has_add_permission(self, request):
         return False
 
-    def has_change_permission(self, request, obj=None):
-        return False  # a version is what it was trained to be; publishing is an action
+    def save_model(self, request, obj, form, change):
+        services.set_version_device_class(version=obj, device_class=form.cleaned_data["device_class"])
+
+    def save_related(self, request, form, formsets, change):
+        pass  # nothing related is edited here
+
+    @admin.display(description="Conversions go to")
+    def asks_for(self, obj):
+        from .. import routing
+
+        from ..models import DeviceClass
+
+        label = DeviceClass(routing.version_device_class(obj)).label
+        return f"the {routing.conversion_queue(art_model=obj.art_model, version=obj)} queue: {label.lower()}"
 
     def get_urls(self):
         wrap = self.admin_site.admin_view

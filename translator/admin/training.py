@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from .. import services
 from ..charts import loss_charts
 from ..config_forms import config_fields, config_from_form, config_initial
-from ..models import ArtModel, Dataset, TrainableFamily, TrainingRun
+from ..models import ArtModel, Dataset, DeviceClass, TrainableFamily, TrainingRun
 from ..worker import families, training_runs
 
 
@@ -24,7 +24,10 @@ class TrainingRunForm(forms.Form):
         queryset=ArtModel.objects.none(), required=False, label="Model",
         help_text="Add the result as a new version of this model; empty: a new model named after the run.",
     )
-    device = forms.ChoiceField(choices=())
+    device_class = forms.ChoiceField(
+        choices=(), label="Device",
+        help_text="Which workers may train it: a run that needs a GPU waits for a worker that has one.",
+    )
     precision = forms.ChoiceField(choices=[("fp32", "fp32"), ("bf16", "bf16"), ("fp16", "fp16 (loss scaling)")])
     seed = forms.IntegerField(min_value=0, initial=0)
     start_now = forms.BooleanField(required=False, initial=True, label="Start now")
@@ -35,7 +38,7 @@ class TrainingRunForm(forms.Form):
         self.config_class = families.training_config_class(family)
         self.fields["dataset"].queryset = Dataset.objects.filter(family=family, status=Dataset.Status.READY)
         self.fields["art_model"].queryset = ArtModel.objects.filter(family=family)
-        self.fields["device"].choices = [(d, d) for d in settings.RESTYLE_TRAINING_DEVICES]
+        self.fields["device_class"].choices = [(c, DeviceClass(c).label) for c in settings.RESTYLE_TRAINING_DEVICE_CLASSES]
         self.fields.update(config_fields(self.config_class))
 
     def config_items(self):
@@ -60,8 +63,8 @@ class TrainingRunAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     actions = ["start_runs", "stop_runs", "clone_runs"]
     # What never changes; the live panel above shows what does (status, step, times, errors).
-    readonly_fields = ("name", "family", "dataset", "art_model", "config_display", "device", "precision", "seed",
-                       "created_by", "created_at")
+    readonly_fields = ("name", "family", "dataset", "art_model", "config_display", "device_class", "queue",
+                       "precision", "seed", "created_by", "created_at")
     fields = readonly_fields
 
     def has_change_permission(self, request, obj=None):
@@ -95,7 +98,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
                 try:
                     run = services.create_run(
                         name=data["name"], family=family, dataset=data["dataset"], config=data["config"],
-                        device=data["device"], precision=data["precision"], seed=data["seed"],
+                        device_class=data["device_class"], precision=data["precision"], seed=data["seed"],
                         art_model=data["art_model"], created_by=request.user,
                     )
                     if data["start_now"]:
@@ -110,7 +113,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
             if source is not None:
                 config = families.training_config_class(family).from_dict(source.config)
                 initial.update(config_initial(config), name=f"{source.name} (copy)", dataset=source.dataset_id,
-                               art_model=source.art_model_id, device=source.device, precision=source.precision,
+                               art_model=source.art_model_id, device_class=source.device_class, precision=source.precision,
                                seed=source.seed)
             form = TrainingRunForm(family, initial=initial)
         return TemplateResponse(request, "admin/translator/trainingrun/add.html", {

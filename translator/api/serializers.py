@@ -115,8 +115,13 @@ class ConversionSerializer(serializers.ModelSerializer):
             "id", "url", "model", "status", "status_label", "progress", "progress_detail", "error",
             "label", "photo", "original_url", "style_image", "style_image_url", "intermediate_url",
             "result_url", "thumbnail_url", "created_at", "started_at", "finished_at", "run_seconds",
+            "worker", "worker_device",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "worker": {"help_text": "The Celery worker that took the job last (empty until one has)."},
+            "worker_device": {"help_text": "What that worker ran it on: cpu, or cuda:N with the GPU's name."},
+        }
 
     def _file_url(self, obj, kind):
         return _absolute(self.context.get("request"), reverse(f"api:conversion-{kind}", args=[obj.id]))

@@ -3,7 +3,7 @@
 Views, API views, admin actions and tasks stay thin and call these. Arguments are keyword-only.
 One module per subject; the names are gathered here so callers say `services.create_conversion`.
 """
-from .catalogue import add_model_version, import_model, render_model_preview, set_model_preview
+from .catalogue import add_model_version, import_model, render_model_preview, set_model_preview, set_version_device_class
 from .conversions import (
     cancel_conversion,
     cancel_requested,
@@ -58,6 +58,7 @@ __all__ = [
     "ServiceError",
     "add_model_version",
     "set_model_preview",
+    "set_version_device_class",
     "import_model",
     "render_model_preview",
     "create_conversion",

@@ -70,3 +70,15 @@ def import_model(*, fmt, path, slug, name="", description="", input_hint="", pub
 def render_model_preview(*, version, image):
     """Render `version` on `image` (PIL) as the catalogue entry's preview picture."""
     set_model_preview(art_model=version.art_model, jpeg_bytes=catalogue.render_preview(version=version, image=image))
+
+
+def set_version_device_class(*, version, device_class):
+    """Which workers convert with `version` from now on: "cpu", "gpu", or "" for its family's
+    default. Jobs already queued keep the queue they were sent to."""
+    from ..models import DeviceClass
+
+    if device_class and device_class not in DeviceClass.values:
+        raise ServiceError(f"{device_class!r} is not a device class ({', '.join(DeviceClass.values)}).")
+    ModelVersion.objects.filter(pk=version.pk).update(device_class=device_class)
+    version.device_class = device_class
+    return version

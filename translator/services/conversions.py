@@ -13,7 +13,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ..models import SLOW_FAMILIES, Conversion, Photo
+from config import queues
+
+from .. import routing
+from ..models import Conversion, Photo
 from ..uploads import clean_image_upload, display_name
 from . import delivery
 from .errors import ServiceError
@@ -47,7 +50,8 @@ def create_conversion(*, owner, upload, art_model, style_upload=None):
         style = _store_photo(owner, style_upload, checked_style) if checked_style else None
         conversion = Conversion.objects.create(
             owner=owner, photo=photo, style_image=style, art_model=art_model, model_version=version,
-            queue="slow" if art_model.family in SLOW_FAMILIES else "conversions",
+            # Its kind and the device class its version asks for: only a worker that has one takes it.
+            queue=routing.conversion_queue(art_model=art_model, version=version),
         )
         # Stored either way: if the broker cannot be reached now, the sweeper sends it later.
         transaction.on_commit(lambda: delivery.send(conversion))
@@ -87,13 +91,21 @@ def _store_photo(owner, upload, checked):
     return photo
 
 
-def claim_conversion(*, conversion_id, worker=""):
-    """Move a queued job to running for this worker. Returns its Claim, or None if it is not
-    queued (another worker has it, or it was cancelled or deleted)."""
-    return delivery.claim(
-        Conversion, pk=conversion_id, waiting=Q(status=Status.QUEUED), running_status=Status.RUNNING,
-        lease_seconds=settings.RESTYLE_JOB_LEASE_SECONDS, started_at=timezone.now(), worker=worker[:200],
+def claim_conversion(*, conversion_id, worker="", worker_device=""):
+    """Move a queued job to running for this worker (its name and the device it runs on are
+    recorded, for the job's page). Returns its Claim, or None if it is not queued (another worker
+    has it, or it was cancelled or deleted) or it asked for a GPU that this worker lacks."""
+    claim = delivery.claim(
+        Conversion, pk=conversion_id, waiting=Q(status=Status.QUEUED, queue__in=routing.runnable_queues()),
+        running_status=Status.RUNNING, lease_seconds=settings.RESTYLE_JOB_LEASE_SECONDS,
+        started_at=timezone.now(), worker=worker[:200], worker_device=worker_device[:100],
     )
+    if claim is None and Conversion.objects.filter(pk=conversion_id, status=Status.QUEUED).exclude(
+        queue__in=routing.runnable_queues()
+    ).exists():
+        log.warning("conversion %s asks for a GPU and this worker runs on %s; left for a worker with one",
+                    conversion_id, settings.RESTYLE_WORKER_DEVICE)
+    return claim
 
 
 def renew_lease(*, claim):
@@ -223,10 +235,17 @@ def sweep_conversions(*, now=None):
                 log.warning("conversion %s: its worker stopped answering (attempt %d); queued again", pk, attempts)
             counts["requeued"] += requeued
     timeout = timedelta(minutes=settings.RESTYLE_QUEUE_TIMEOUT_MINUTES)
-    counts["expired"] = Conversion.objects.filter(status=Status.QUEUED, queued_at__lt=now - timeout).update(
+    stale = Conversion.objects.filter(status=Status.QUEUED, queued_at__lt=now - timeout)
+    minutes = f"{settings.RESTYLE_QUEUE_TIMEOUT_MINUTES:g} minutes"
+    # A job that asked for a GPU is never run on a CPU instead: with no GPU worker it fails in words.
+    gpu_queues = [q for q in queues.QUEUES if routing.needs_gpu(q)]
+    counts["expired"] = stale.filter(queue__in=gpu_queues).update(
         status=Status.FAILED, finished_at=now,
-        error=f"No worker was free to convert this photo within {settings.RESTYLE_QUEUE_TIMEOUT_MINUTES:g} "
-        "minutes. Please try again later.",
+        error=f"This model needs a GPU, and no worker with a GPU took it within {minutes} (none was free, "
+        "or none is running). Please try again later.",
+    ) + stale.exclude(queue__in=gpu_queues).update(
+        status=Status.FAILED, finished_at=now,
+        error=f"No worker was free to convert this photo within {minutes}. Please try again later.",
     )
     counts["resent"] = delivery.resend_overdue(Conversion, Q(status=Status.QUEUED), now=now)
     return counts

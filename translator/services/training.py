@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from .. import routing
 from ..models import ArtModel, Dataset, ModelVersion, TrainingRun
 from . import delivery
 from .errors import ServiceError
@@ -25,19 +26,25 @@ Status = TrainingRun.Status
 ACTIVE = (Status.RUNNING, Status.CANCELLING)
 
 
-def create_run(*, name, family, dataset, config, device="cpu", precision="fp32", seed=0, art_model=None, created_by=None):
+def create_run(*, name, family, dataset, config, device_class="cpu", precision="fp32", seed=0, art_model=None,
+               created_by=None):
     """A new run (status created). `config` is the family's training config object
-    (translator.worker.families.training_config_class)."""
+    (translator.worker.families.training_config_class). `device_class` ("cpu" or "gpu") decides
+    which workers may train it (RESTYLE_TRAINING_DEVICES says which the admin may ask for)."""
     if dataset.family != family:
         raise ServiceError(f"The dataset “{dataset}” is for {dataset.get_family_display()}, not this family.")
     if dataset.status != Dataset.Status.READY:
         raise ServiceError(f"The dataset “{dataset}” is not ready ({dataset.get_status_display().lower()}).")
     if art_model is not None and art_model.family != family:
         raise ServiceError(f"“{art_model}” is a {art_model.get_family_display()} model.")
-    if device not in settings.RESTYLE_TRAINING_DEVICES:
-        raise ServiceError(f"Device {device!r} is not one of {', '.join(settings.RESTYLE_TRAINING_DEVICES)}.")
+    if device_class not in settings.RESTYLE_TRAINING_DEVICE_CLASSES:
+        raise ServiceError(
+            f"Device {device_class!r} is not one of {', '.join(settings.RESTYLE_TRAINING_DEVICE_CLASSES)} "
+            "(RESTYLE_TRAINING_DEVICES)."
+        )
     return TrainingRun.objects.create(
-        name=name, family=family, dataset=dataset, config=config.to_dict(), device=device,
+        name=name, family=family, dataset=dataset, config=config.to_dict(), device_class=device_class,
+        queue=routing.training_queue(device_class=device_class),
         precision=precision, seed=seed, art_model=art_model, total_steps=int(config.steps),
         created_by=created_by,
     )
@@ -74,7 +81,7 @@ def clone_run(*, run, created_by=None):
     """A new run with the same family, dataset and settings, ready to start."""
     return TrainingRun.objects.create(
         name=f"{run.name} (copy)"[:100], family=run.family, dataset=run.dataset, config=run.config,
-        device=run.device, precision=run.precision, seed=run.seed, art_model=run.art_model,
+        device_class=run.device_class, queue=run.queue, precision=run.precision, seed=run.seed, art_model=run.art_model,
         total_steps=run.total_steps, created_by=created_by,
     )
 
@@ -82,12 +89,14 @@ def clone_run(*, run, created_by=None):
 # --- what the training task reports -----------------------------------------------------------
 
 
-def claim_run(*, run_id, worker=""):
-    """The run's Claim for this worker, or None when it is not queued (taken, stopped, removed)."""
+def claim_run(*, run_id, worker="", worker_device=""):
+    """The run's Claim for this worker (recording its name and device), or None when it is not
+    queued (taken, stopped, removed) or it asked for a GPU that this worker lacks."""
     now = timezone.now()
     claim = delivery.claim(
-        TrainingRun, pk=run_id, waiting=Q(status=Status.QUEUED), running_status=Status.RUNNING,
-        lease_seconds=settings.RESTYLE_TRAINING_HEARTBEAT_TIMEOUT, worker=worker[:200], heartbeat_at=now,
+        TrainingRun, pk=run_id, waiting=Q(status=Status.QUEUED, queue__in=routing.runnable_queues()),
+        running_status=Status.RUNNING, lease_seconds=settings.RESTYLE_TRAINING_HEARTBEAT_TIMEOUT,
+        worker=worker[:200], worker_device=worker_device[:100], heartbeat_at=now,
     )
     if claim:
         TrainingRun.objects.filter(pk=run_id, started_at__isnull=True).update(started_at=now)

@@ -22,7 +22,10 @@ def trainer_for(run):
     from mlcore.registry import get_family
 
     if (run.run_dir / "run.json").exists():
-        return engine.Trainer.open(run.run_dir, device=run.device, num_workers=settings.RESTYLE_TRAINING_DATA_WORKERS)
+        # Resumed on this worker's device, whichever device the run began on.
+        return engine.Trainer.open(
+            run.run_dir, device=settings.RESTYLE_WORKER_DEVICE, num_workers=settings.RESTYLE_TRAINING_DATA_WORKERS
+        )
     training = get_family(run.family).training
     inputs = training.dataset_inputs(run.dataset.folder)
     if run.family == "fast_style" and settings.RESTYLE_VGG16_WEIGHTS:
@@ -34,7 +37,7 @@ def trainer_for(run):
         config=training.config_class.from_dict(run.config),
         inputs=inputs,
         seed=run.seed,
-        device=run.device,
+        device=settings.RESTYLE_WORKER_DEVICE,  # the worker's own: the run asked only for its class
         precision=run.precision,
         num_workers=settings.RESTYLE_TRAINING_DATA_WORKERS,
         # About 500 metric points, 50 sample grids and 20 checkpoints over a run, within bounds.
