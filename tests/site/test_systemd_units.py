@@ -3,6 +3,7 @@ host runs (README: "Deployment"). Each unit must parse, and its ExecStart must b
 this checkout really has: the gunicorn config and WSGI module, the Celery app and the worker's
 options, each run here through the program's own parser. The settings files must be files
 systemd can read, naming settings the code reads."""
+import json
 import os
 import re
 import shlex
@@ -48,15 +49,22 @@ def defaults(service):
     return dict(item.split("=", 1) for value in service.get("Environment", []) for item in shlex.split(value))
 
 
-def exec_start(path, environment, instance="conversions", host="web1"):
-    """ExecStart as systemd would run it on this checkout: specifiers and ${VAR}s filled in."""
-    [command] = parse_unit(path)["Service"]["ExecStart"]
-    command = command.replace("%i", instance).replace("%H", host)
-    assert "%" not in command, f"{path.name}: a specifier left in ExecStart: {command}"
-    command = re.sub(r"\$\{(\w+)\}", lambda m: environment[m.group(1)], command)
-    argv = shlex.split(command)
-    assert argv[0].startswith(f"{INSTALLED_AT}/.venv/bin/"), argv[0]
-    return [str(VENV_BIN / Path(argv[0]).name), *argv[1:]]
+def exec_starts(path, environment, instance="conversions", host="web1"):
+    """Each ExecStart as systemd would run it on this checkout: specifiers and ${VAR}s filled in."""
+    commands = []
+    for command in parse_unit(path)["Service"]["ExecStart"]:
+        command = command.replace("%i", instance).replace("%H", host)
+        assert "%" not in command, f"{path.name}: a specifier left in ExecStart: {command}"
+        command = re.sub(r"\$\{(\w+)\}", lambda m: environment[m.group(1)], command)
+        argv = shlex.split(command)
+        assert argv[0].startswith(f"{INSTALLED_AT}/.venv/bin/"), argv[0]
+        commands.append([str(VENV_BIN / Path(argv[0]).name), *argv[1:]])
+    return commands
+
+
+def exec_start(path, environment, **specifiers):
+    [argv] = exec_starts(path, environment, **specifiers)
+    return argv
 
 
 def read_env_file(path):
@@ -111,6 +119,27 @@ def test_the_worker_unit_runs_a_celery_worker_of_the_config_app_that_shuts_down_
     assert (service["KillMode"], service["KillSignal"]) == (["mixed"], ["SIGTERM"])
 
 
+MANAGE_PY_PARSES = """
+import json, sys, django
+django.setup()
+from django.core.management import get_commands, load_command_class
+for name, *args in json.loads(sys.argv[1]):
+    command = load_command_class(get_commands()[name], name)  # KeyError: no such command
+    command.create_parser("manage.py", name).parse_args(args)  # exits 2 on an unknown option
+"""
+
+
+def test_the_migrate_unit_runs_manage_py_commands_this_checkout_has(checkout_env):
+    unit = UNITS / "restyle-migrate.service"
+    commands = exec_starts(unit, defaults(parse_unit(unit)["Service"]))
+    assert [argv[1:3] for argv in commands] == [["manage.py", "migrate"], ["manage.py", "collectstatic"]]
+    assert all(Path(argv[0]).name == "python" for argv in commands)
+    done = run([sys.executable, "-c", MANAGE_PY_PARSES, json.dumps([argv[2:] for argv in commands])], checkout_env)
+    assert done.returncode == 0, done.stderr
+    broken = run([sys.executable, "-c", MANAGE_PY_PARSES, json.dumps([["migrate", "--no-such-option"]])], checkout_env)
+    assert broken.returncode != 0  # (so the check above can fail)
+
+
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
 def test_systemd_verifies_the_units_installed_on_this_checkout(tmp_path):
     """`systemd-analyze verify` on copies whose paths point at this checkout and its virtualenv."""
@@ -123,7 +152,8 @@ def test_systemd_verifies_the_units_installed_on_this_checkout(tmp_path):
     done = subprocess.run(["systemd-analyze", "verify", *copies], capture_output=True, text=True, timeout=60)
     complaints = [line for line in (done.stdout + done.stderr).splitlines() if any(Path(c).name in line for c in copies)]
     assert done.returncode == 0 and not complaints, done.stdout + done.stderr
-    assert {Path(c).name for c in copies} == {"restyle-web.service", "restyle-worker@conversions.service"}
+    assert {Path(c).name for c in copies} == {"restyle-web.service", "restyle-worker@conversions.service",
+                                              "restyle-migrate.service"}
 
 
 def test_the_settings_files_are_readable_by_systemd_and_name_settings_the_code_reads():
