@@ -135,6 +135,13 @@ class RabbitMQ:
         self.start_seconds.append(time.monotonic() - started)
         return self
 
+    def ctl(self, *args):
+        """rabbitmqctl against this node (its cookie is in the node's HOME)."""
+        done = subprocess.run([str(SERVER.with_name("rabbitmqctl")), "-n", self.env["RABBITMQ_NODENAME"], *args],
+                              env=self.env, user=self.user, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
     def signal(self, signum):
         """To the whole node (the script, the Erlang VM and its helpers), as a machine's fault would."""
         if self.popen is not None and self.popen.poll() is None:

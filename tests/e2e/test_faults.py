@@ -56,6 +56,7 @@ def stack(broker, transactional_db, test_db_path, tmp_path, settings, data_dir):
         env["RESTYLE_CACHE_URL"] = redis_url  # the rate limits' counters too, as in production
     else:  # RabbitMQ and nothing else: no Redis runs (the rate limits count in each process)
         env["RESTYLE_BROKER_URL"] = f"amqp://guest:guest@127.0.0.1:{free_port()}//"
+        env["RESTYLE_BROKER_QUEUE_TYPE"] = "quorum" if broker == "rabbitmq-quorum" else "classic"
     site = Stack(tmp_path, env)
     site.start_broker()
     site.start_web()

@@ -2,7 +2,7 @@
 (tests/e2e/rabbitmq.py), real Celery workers and gunicorn, and no Redis at all. Fault tests of
 tests/e2e/test_faults.py run here unchanged with `broker` set to "rabbitmq": photos converted end
 to end while workers are killed mid-job, the broker is frozen, killed, or down at upload time;
-each time every job ends, once, with one result.
+each time every job ends, once, with one result. One of them runs on quorum queues too.
 """
 import pytest
 
@@ -28,3 +28,10 @@ test_rabbitmq_killed_and_restarted_loses_no_queued_job = faults.test_redis_kille
 test_uploads_while_rabbitmq_is_down_are_accepted_at_once_and_run_once_it_is_back = (
     faults.test_uploads_while_redis_is_down_are_accepted_at_once_and_run_once_it_is_back
 )
+
+
+@pytest.mark.parametrize("broker", ["rabbitmq-quorum"])
+def test_on_quorum_queues_a_pool_child_killed_mid_job_loses_nothing(broker, stack, api, data_dir):
+    faults.test_a_pool_child_killed_mid_job_loses_nothing_and_converts_each_photo_once(stack, api, data_dir)
+    queues = dict(line.split("\t") for line in stack.broker.ctl("list_queues", "-q", "name", "type").splitlines()[1:])
+    assert queues["conversions"] == "quorum", queues
