@@ -31,8 +31,8 @@ def transport_options(url):
             "visibility_timeout": 3600,
         }
     # RabbitMQ gives an unacknowledged message back as soon as its consumer's connection closes,
-    # and notices a dead or frozen peer by AMQP heartbeats (Celery's broker_heartbeat, 120 s): no
-    # visibility timeout to choose. Socket read timeouts would break the workers' event loop.
+    # and notices a frozen peer by AMQP heartbeats (Celery's broker_heartbeat, 120 s, or the
+    # server's if shorter): there is no visibility timeout to choose.
     return {}
 
 
