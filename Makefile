@@ -12,7 +12,7 @@ VAR_DIR := $(or $(RESTYLE_VAR_DIR),var)
 # A runtime-only virtualenv (requirements.txt alone) for the fresh-machine check.
 SMOKE_VENV ?= .venv-smoke
 
-.PHONY: run test smoke audit install install-dev system-packages browser migrate demo clean help
+.PHONY: run test smoke audit install install-dev system-packages browser test-brokers migrate demo clean help
 
 help:
 	@echo "make run   - install everything and start web, Redis and the Celery workers"
@@ -35,13 +35,17 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 	touch $@
 
 install: $(VENV)/.installed-runtime system-packages
-install-dev: $(VENV)/.installed-dev system-packages browser
+install-dev: $(VENV)/.installed-dev system-packages browser test-brokers
 
 system-packages:
 	@site/install-system-packages.sh redis-server
 
 browser:
 	@site/install-system-packages.sh chromium
+
+# RabbitMQ, for tests/e2e/test_rabbitmq.py only: `make run` keeps Redis as its broker.
+test-brokers:
+	@site/install-system-packages.sh rabbitmq-server
 
 migrate: install
 	$(PY) manage.py migrate --noinput -v0

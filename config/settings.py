@@ -376,8 +376,26 @@ CSRF_FAILURE_VIEW = "config.error_pages.csrf_failure"
 MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 
+# --- Broker (README: "RabbitMQ instead of Redis") ----------------------------------------------
+# Redis is the default broker. RESTYLE_BROKER_URL=amqp://user:password@host:5672/vhost makes it
+# RabbitMQ; the cache (rate-limit counters) stays at RESTYLE_CACHE_URL either way.
+from config import broker as _broker  # noqa: E402
+
+RESTYLE_BROKER_URL = env("BROKER_URL") or REDIS_URL
+try:
+    BROKER_TRANSPORT = _broker.transport(RESTYLE_BROKER_URL)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"RESTYLE_BROKER_URL: {exc}") from None
+# RabbitMQ only: the type of the queues Celery declares. "classic" (durable, one node) or
+# "quorum" (replicated over a cluster). A queue keeps the type it was declared with.
+RESTYLE_BROKER_QUEUE_TYPE = env("BROKER_QUEUE_TYPE", "classic")
+if RESTYLE_BROKER_QUEUE_TYPE not in _broker.QUEUE_TYPES:
+    raise ImproperlyConfigured(
+        f"RESTYLE_BROKER_QUEUE_TYPE must be one of {', '.join(_broker.QUEUE_TYPES)}, not {RESTYLE_BROKER_QUEUE_TYPE!r}"
+    )
+
 # --- Celery ----------------------------------------------------------------------------------
-CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_URL = RESTYLE_BROKER_URL
 CELERY_TASK_IGNORE_RESULT = True  # job state lives in the database, not in a result backend
 CELERY_TASK_DEFAULT_QUEUE = "conversions.cpu"
 # Conversions are short and must never wait behind a slow job or a training run.
@@ -386,19 +404,16 @@ CELERY_TASK_DEFAULT_QUEUE = "conversions.cpu"
 # device class it needs, "cpu" or "gpu" ("Routing by capability" below).
 # A message is a wake-up call for a job row (see translator.services.delivery): acknowledged as
 # the task starts, and never reserved behind a running job, so a worker that dies holds no
-# message back from the others.
+# message back from the others. (On RabbitMQ, which Celery cannot stop from pushing one message
+# ahead, that one comes back when the worker's connection closes; the README says more.)
 CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_WORKER_DISABLE_PREFETCH = True
+CELERY_WORKER_DISABLE_PREFETCH = BROKER_TRANSPORT == "redis"  # Celery supports it on Redis only
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # a worker waits for the broker as long as it takes
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "socket_connect_timeout": 3,
-    "socket_timeout": 10,
-    # A message taken but not acknowledged (the moment between a worker's fetch and the task's
-    # start) comes back after this long; the sweeper resends lost messages sooner anyway.
-    "visibility_timeout": 3600,
-}
+CELERY_BROKER_TRANSPORT_OPTIONS = _broker.transport_options(RESTYLE_BROKER_URL)
+if BROKER_TRANSPORT == "amqp":
+    CELERY_TASK_DEFAULT_QUEUE_TYPE = CELERY_TASK_CREATE_MISSING_QUEUE_TYPE = RESTYLE_BROKER_QUEUE_TYPE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Routing by capability -------------------------------------------------------------------

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages Restyle needs, only those missing: `install-system-packages.sh
-# redis-server chromium`. Uses sudo when not root.
+# redis-server chromium rabbitmq-server`. Uses sudo when not root.
 set -euo pipefail
 missing=()
 for pkg in "$@"; do

@@ -106,6 +106,7 @@ class Stack:
     env: dict
     processes: list = field(default_factory=list)
     redis: Process | None = None
+    broker: object = None  # the process behind RESTYLE_BROKER_URL: redis-server or tests.e2e.rabbitmq.RabbitMQ
     web_url: str = ""
 
     @property
@@ -149,6 +150,28 @@ class Stack:
     def kill_redis(self):
         self.redis.signal(signal.SIGKILL)
         self.redis.popen.wait(10)
+
+    # --- the broker: Redis, or RabbitMQ when RESTYLE_BROKER_URL says amqp:// ------------------
+
+    @property
+    def broker_url(self):
+        return self.env.get("RESTYLE_BROKER_URL") or self.redis_url
+
+    def start_broker(self):
+        """Start the broker, or the same one again after kill_broker (Redis comes back empty)."""
+        if not urlparse(self.broker_url).scheme.startswith("amqp"):
+            self.broker = self.start_redis()
+            return self.broker
+        if self.broker is None:
+            from .rabbitmq import RabbitMQ
+
+            self.broker = RabbitMQ(self.workdir, urlparse(self.broker_url).port)
+            self.processes.append(self.broker)
+        return self.broker.start()
+
+    def kill_broker(self):
+        self.broker.signal(signal.SIGKILL)
+        self.broker.popen.wait(10)
 
     # --- workers -----------------------------------------------------------------------------
 

@@ -28,26 +28,37 @@ LEASE = 3
 
 
 @pytest.fixture
-def stack(transactional_db, test_db_path, tmp_path, settings, data_dir):
-    """A site of its own: its Redis (which the tests kill), workers, gunicorn, media folder."""
+def broker():
+    """The site's broker. tests/e2e/test_rabbitmq.py runs some of these tests again on "rabbitmq"."""
+    return "redis"
+
+
+@pytest.fixture
+def stack(broker, transactional_db, test_db_path, tmp_path, settings, data_dir):
+    """A site of its own: its broker (which the tests kill), workers, gunicorn, media folder."""
     media = tmp_path / "media"
     settings.MEDIA_ROOT = media
     call_command("install_demo_models", source=str(data_dir / "pretrained" / "fast-style-ml5"), styles="wave",
                  stdout=io.StringIO(), stderr=io.StringIO())
     redis_url = f"redis://127.0.0.1:{free_port()}/0"
-    site = Stack(tmp_path, {
+    env = {
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
         "RESTYLE_DB_PATH": str(test_db_path),
         "RESTYLE_MEDIA_ROOT": str(media),
         "RESTYLE_REDIS_URL": redis_url,
-        "RESTYLE_CACHE_URL": redis_url,  # the rate limits' counters too, as in production
         "RESTYLE_JOB_LEASE_SECONDS": str(LEASE),
         "RESTYLE_SWEEP_SECONDS": "0.5",
         "RESTYLE_REDISPATCH_SECONDS": "2",
         "RESTYLE_BROKER_RETRY_SECONDS": "1",
         "RESTYLE_JOB_MAX_ATTEMPTS": "3",
-    })
-    site.start_redis()
+    }
+    if broker == "redis":
+        env["RESTYLE_CACHE_URL"] = redis_url  # the rate limits' counters too, as in production
+    else:  # RabbitMQ and nothing else: no Redis runs (the rate limits count in each process)
+        env["RESTYLE_BROKER_URL"] = f"amqp://guest:guest@127.0.0.1:{free_port()}//"
+        env["RESTYLE_BROKER_QUEUE_TYPE"] = "quorum" if broker == "rabbitmq-quorum" else "classic"
+    site = Stack(tmp_path, env)
+    site.start_broker()
     site.start_web()
     yield site
     if os.environ.get("RESTYLE_SHOW_WORKER_LOG"):
@@ -156,9 +167,11 @@ def test_redis_killed_and_restarted_empty_loses_no_queued_job(stack, api, data_d
     stack.start_worker("conversions", "conversions")
     ids = [upload(api, data_dir)[0]] + [upload(api, data_dir, "chelsea.png")[0] for _ in range(3)]
     wait_for(running(ids[0]), 60, "the first job to run")
-    stack.kill_redis()  # this Redis keeps nothing on disk: every queued message is gone
+    # This Redis keeps nothing on disk: every queued message is gone. (A RabbitMQ node comes back
+    # with what it had on disk, and sends again what its dead workers had not acknowledged.)
+    stack.kill_broker()
     time.sleep(1)
-    stack.start_redis()
+    stack.start_broker()
 
     jobs = settle(stack, ids)
     assert {j.status for j in jobs.values()} == {"succeeded"}
@@ -166,13 +179,13 @@ def test_redis_killed_and_restarted_empty_loses_no_queued_job(stack, api, data_d
 
 def test_uploads_while_redis_is_down_are_accepted_at_once_and_run_once_it_is_back(stack, api, data_dir):
     stack.start_worker("conversions", "conversions")
-    stack.kill_redis()
+    stack.kill_broker()
     uploads = [upload(api, data_dir, "chelsea.png") for _ in range(3)]
     assert max(seconds for _, seconds in uploads) < 2, uploads
     ids = [job_id for job_id, _ in uploads]
     # Stored and waiting, and the API says so: not failed, not lost.
     assert [api.get(f"{api.base}/conversions/{i}/").json()["status"] for i in ids] == ["queued"] * 3
-    stack.start_redis()
+    stack.start_broker()
 
     jobs = settle(stack, ids)
     assert {j.status for j in jobs.values()} == {"succeeded"}
@@ -180,14 +193,14 @@ def test_uploads_while_redis_is_down_are_accepted_at_once_and_run_once_it_is_bac
 
 def test_a_frozen_redis_never_stalls_uploads_or_pages(stack, api, data_dir):
     stack.start_worker("conversions", "conversions")
-    stack.redis.signal(signal.SIGSTOP)
+    stack.broker.signal(signal.SIGSTOP)
     try:
         uploads = [upload(api, data_dir, "chelsea.png") for _ in range(4)]
         started = time.monotonic()
         assert requests.get(f"{stack.web_url}/accounts/login/", timeout=10).status_code == 200
         login_seconds = time.monotonic() - started
     finally:
-        stack.redis.signal(signal.SIGCONT)
+        stack.broker.signal(signal.SIGCONT)
     # The first request may wait out the broker's short timeout; the rest do not wait at all.
     assert max(seconds for _, seconds in uploads) < 2.5, uploads
     assert sum(seconds for _, seconds in uploads[1:]) < 2, uploads

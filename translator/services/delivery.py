@@ -142,6 +142,7 @@ def send(job):
 
 
 def _send_message(model, pk, queue):
+    from config import broker
     from config.celery import app
 
     if broker_breaker.is_open:
@@ -149,9 +150,9 @@ def _send_message(model, pk, queue):
     timeout = settings.RESTYLE_BROKER_TIMEOUT_SECONDS
     try:
         with app.connection_for_write(
-            # One try, bounded: kombu otherwise waits 2 s and tries again before giving up.
-            transport_options={**settings.CELERY_BROKER_TRANSPORT_OPTIONS, "socket_timeout": timeout,
-                               "socket_connect_timeout": timeout, "max_retries": 0},
+            # One try, every wait bounded, in the words of the broker's transport (Redis or AMQP).
+            transport_options={**settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+                               **broker.send_options(settings.CELERY_BROKER_URL, timeout)},
             connect_timeout=timeout,
         ) as conn:
             app.send_task(TASKS[model._meta.model_name], args=[str(pk)], queue=queue, connection=conn, retry=False)
