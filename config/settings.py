@@ -445,7 +445,12 @@ except ValueError as exc:
     raise ImproperlyConfigured(f"RESTYLE_WORKER_QUEUES: {exc}") from None
 # Declared as Celery makes a queue it is asked to send to (exchange and routing key named after
 # it), so senders and consumers agree whichever of them declares it first.
-CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in RESTYLE_WORKER_QUEUES]
+# On RabbitMQ a queue keeps the type it was first declared with: the worker's own queues are
+# declared with RESTYLE_BROKER_QUEUE_TYPE too, as the senders' missing queues are.
+_QUEUE_ARGUMENTS = {"x-queue-type": RESTYLE_BROKER_QUEUE_TYPE} if BROKER_TRANSPORT == "amqp" else None
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name, queue_arguments=_QUEUE_ARGUMENTS) for name in RESTYLE_WORKER_QUEUES
+]
 
 
 def _device_classes(name, raw):

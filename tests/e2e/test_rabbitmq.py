@@ -8,11 +8,14 @@ import signal
 
 import pytest
 
+from config.queues import CPU, queue_name
+
 from . import test_faults as faults
 from .stack import wait_for
 from .test_faults import api, stack  # noqa: F401  (the same fixtures, on this module's broker)
 
 pytestmark = pytest.mark.e2e
+CONVERSIONS = queue_name("conversions", CPU)  # the queue a CPU conversion is sent to
 
 
 @pytest.fixture
@@ -37,10 +40,10 @@ test_uploads_while_rabbitmq_is_down_are_accepted_at_once_and_run_once_it_is_back
 def test_on_quorum_queues_a_pool_child_killed_mid_job_loses_nothing(broker, stack, api, data_dir):
     faults.test_a_pool_child_killed_mid_job_loses_nothing_and_converts_each_photo_once(stack, api, data_dir)
     queues = dict(line.split("\t") for line in stack.broker.ctl("list_queues", "-q", "name", "type").splitlines()[1:])
-    assert queues["conversions"] == "quorum", queues
+    assert queues[CONVERSIONS] == "quorum", queues
 
 
-def unacknowledged(stack, queue="conversions"):
+def unacknowledged(stack, queue=CONVERSIONS):
     rows = stack.broker.ctl("list_queues", "-q", "name", "messages_unacknowledged").splitlines()[1:]
     return dict(line.split("\t") for line in rows).get(queue)
 
