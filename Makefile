@@ -12,11 +12,11 @@ VAR_DIR := $(or $(RESTYLE_VAR_DIR),var)
 # A runtime-only virtualenv (requirements.txt alone) for the fresh-machine check.
 SMOKE_VENV ?= .venv-smoke
 
-.PHONY: run test smoke audit install install-dev system-packages browser migrate demo clean help
+.PHONY: run test test-postgres smoke audit install install-dev system-packages browser postgresql migrate demo clean help
 
 help:
 	@echo "make run   - install everything and start web, Redis and the Celery workers"
-	@echo "make test  - install what the tests need and run them all, then the fresh-machine smoke check"
+	@echo "make test  - install what the tests need and run them all (translator and e2e suites also on PostgreSQL), then the fresh-machine smoke check"
 	@echo "make audit - look the pinned requirements up in PyPI's vulnerability data (needs the network)"
 
 $(PY):
@@ -35,13 +35,17 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 	touch $@
 
 install: $(VENV)/.installed-runtime system-packages
-install-dev: $(VENV)/.installed-dev system-packages browser
+install-dev: $(VENV)/.installed-dev system-packages browser postgresql
 
 system-packages:
 	@site/install-system-packages.sh redis-server
 
 browser:
 	@site/install-system-packages.sh chromium
+
+# Tests only: the throwaway cluster of the PostgreSQL pass (tests/pgcluster.py).
+postgresql:
+	@site/install-system-packages.sh postgresql
 
 migrate: install
 	$(PY) manage.py migrate --noinput -v0
@@ -63,7 +67,14 @@ run: demo
 
 test: install-dev
 	$(PY) -m pytest
+	@$(MAKE) --no-print-directory test-postgres
 	@$(MAKE) --no-print-directory smoke
+
+# The translator and e2e suites again, on PostgreSQL: a throwaway cluster in a temporary folder, named by
+# DATABASE_URL to the tests and every process they start (the pass above stays on SQLite).
+PG_TESTS ?= tests/translator tests/e2e
+test-postgres: install-dev
+	$(PY) -m tests.pgcluster -- $(PY) -m pytest -p no:cacheprovider $(PG_TESTS)
 
 # The fresh-machine path end to end (site/smoke.py): $(SMOKE_VENV) from requirements.txt alone,
 # the real `make run` on free ports in a temporary var folder, a photo converted through the API.

@@ -28,7 +28,7 @@ LEASE = 3
 
 
 @pytest.fixture
-def stack(transactional_db, test_db_path, tmp_path, settings, data_dir):
+def stack(transactional_db, test_database_env, tmp_path, settings, data_dir):
     """A site of its own: its Redis (which the tests kill), workers, gunicorn, media folder."""
     media = tmp_path / "media"
     settings.MEDIA_ROOT = media
@@ -37,7 +37,7 @@ def stack(transactional_db, test_db_path, tmp_path, settings, data_dir):
     redis_url = f"redis://127.0.0.1:{free_port()}/0"
     site = Stack(tmp_path, {
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "RESTYLE_DB_PATH": str(test_db_path),
+        **test_database_env,
         "RESTYLE_MEDIA_ROOT": str(media),
         "RESTYLE_REDIS_URL": redis_url,
         "RESTYLE_CACHE_URL": redis_url,  # the rate limits' counters too, as in production
