@@ -12,11 +12,11 @@ VAR_DIR := $(or $(RESTYLE_VAR_DIR),var)
 # A runtime-only virtualenv (requirements.txt alone) for the fresh-machine check.
 SMOKE_VENV ?= .venv-smoke
 
-.PHONY: run test smoke audit install install-dev system-packages browser test-brokers migrate demo clean help
+.PHONY: run test test-postgres smoke audit install install-dev system-packages browser test-brokers postgresql migrate demo clean help
 
 help:
 	@echo "make run   - install everything and start web, Redis and the Celery workers"
-	@echo "make test  - install what the tests need and run them all, then the fresh-machine smoke check"
+	@echo "make test  - install what the tests need and run them all (translator and e2e suites also on PostgreSQL), then the fresh-machine smoke check"
 	@echo "make audit - look the pinned requirements up in PyPI's vulnerability data (needs the network)"
 
 $(PY):
@@ -35,7 +35,7 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 	touch $@
 
 install: $(VENV)/.installed-runtime system-packages
-install-dev: $(VENV)/.installed-dev system-packages browser test-brokers
+install-dev: $(VENV)/.installed-dev system-packages browser test-brokers postgresql
 
 system-packages:
 	@site/install-system-packages.sh redis-server
@@ -46,6 +46,10 @@ browser:
 # RabbitMQ, for tests/e2e/test_rabbitmq.py only: `make run` keeps Redis as its broker.
 test-brokers:
 	@site/install-system-packages.sh rabbitmq-server
+
+# Tests only: the throwaway cluster of the PostgreSQL pass (tests/pgcluster.py).
+postgresql:
+	@site/install-system-packages.sh postgresql
 
 migrate: install
 	$(PY) manage.py migrate --noinput -v0
@@ -67,7 +71,15 @@ run: demo
 
 test: install-dev
 	$(PY) -m pytest
+	@$(MAKE) --no-print-directory test-postgres
 	@$(MAKE) --no-print-directory smoke
+
+# The translator and e2e suites again, on PostgreSQL: a throwaway cluster in a temporary folder, named by
+# DATABASE_URL to the tests and every process they start (the pass above stays on SQLite).
+# RabbitMQ changes nothing the database sees: its tests run in the SQLite pass only.
+PG_TESTS ?= tests/translator tests/e2e --ignore=tests/e2e/test_rabbitmq.py
+test-postgres: install-dev
+	$(PY) -m tests.pgcluster -- $(PY) -m pytest -p no:cacheprovider $(PG_TESTS)
 
 # The fresh-machine path end to end (site/smoke.py): $(SMOKE_VENV) from requirements.txt alone,
 # the real `make run` on free ports in a temporary var folder, a photo converted through the API.

@@ -1,39 +1,30 @@
 """Restyle settings.
 
-Every setting a deployment may change is read from a RESTYLE_* environment variable and has an
-embedded default that runs the whole site on one machine: SQLite and a media folder under var/,
-Redis on a local port. The README lists them all.
+Every setting a deployment may change is read from an environment variable (RESTYLE_*, and
+DATABASE_URL) through config/env.py, and has an embedded default that runs the whole site on
+one machine: SQLite and a media folder under var/, Redis on a local port. A bad value stops
+start-up with ImproperlyConfigured naming the variable. The README lists them all.
 """
-import os
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from .database import database
+from .env import env
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-
-def env(name, default=None):
-    return os.environ.get(f"RESTYLE_{name}", default)
-
-
-def env_bool(name, default=False):
-    return env(name, "1" if default else "0").strip().lower() in ("1", "true", "yes", "on")
-
-
-def env_list(name, default):
-    return [item.strip() for item in env(name, default).split(",") if item.strip()]
-
-
 # Run-time state (database, uploaded and generated files, secret key) lives in one folder.
-VAR_DIR = Path(env("VAR_DIR", BASE_DIR / "var")).resolve()
+VAR_DIR = env.path("RESTYLE_VAR_DIR", default=BASE_DIR / "var").resolve()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def _secret_key():
-    if env("SECRET_KEY"):
-        return env("SECRET_KEY")
+    if env.str("RESTYLE_SECRET_KEY", default=""):
+        return env.str("RESTYLE_SECRET_KEY")
     # Generated once per installation and kept beside the database, so sessions survive restarts.
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():
@@ -43,9 +34,9 @@ def _secret_key():
 
 
 SECRET_KEY = _secret_key()
-DEBUG = env_bool("DEBUG", False)
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+DEBUG = env.bool("RESTYLE_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("RESTYLE_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("RESTYLE_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -93,23 +84,10 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "config.wsgi.application"
 
-DB_PATH = Path(env("DB_PATH", VAR_DIR / "db.sqlite3"))
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": DB_PATH,
-        "OPTIONS": {
-            # The web server and the workers write to the same file: WAL lets readers go on
-            # while one writes, IMMEDIATE takes the write lock up front instead of failing
-            # half-way through a transaction, and the timeout waits for a busy writer.
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
-        },
-        # A file, not memory: integration tests share the test database with a worker process.
-        "TEST": {"NAME": str(VAR_DIR / "test_db.sqlite3")},
-    }
-}
+# SQLite (RESTYLE_DB_PATH) unless RESTYLE_DATABASE_URL or DATABASE_URL names a database
+# (PostgreSQL for several hosts): config/database.py.
+DB_PATH = env.path("RESTYLE_DB_PATH", default=VAR_DIR / "db.sqlite3")
+DATABASES = {"default": database(env, sqlite_path=DB_PATH, sqlite_test_path=VAR_DIR / "test_db.sqlite3")}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -123,16 +101,16 @@ LOGIN_REDIRECT_URL = "translator:gallery"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = env("TIME_ZONE", "UTC")
+TIME_ZONE = env.str("RESTYLE_TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(env("STATIC_ROOT", VAR_DIR / "static"))
+STATIC_ROOT = env.path("RESTYLE_STATIC_ROOT", default=VAR_DIR / "static")
 
 # Uploaded photos and results. They are never served from a public URL: views check the owner.
-MEDIA_ROOT = Path(env("MEDIA_ROOT", VAR_DIR / "media"))
+MEDIA_ROOT = env.path("RESTYLE_MEDIA_ROOT", default=VAR_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -150,19 +128,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Real images and pretrained networks we may use but must not copy into the repository.
 _shared_data = BASE_DIR.parent / "shared" / "data"
-RESTYLE_DATA_DIR = Path(env("DATA_DIR", _shared_data)) if env("DATA_DIR") or _shared_data.exists() else None
+RESTYLE_DATA_DIR = env.path("RESTYLE_DATA_DIR", default=_shared_data if _shared_data.exists() else None)
 # Where `manage.py install_demo_models` looks for the ml5.js fast-style checkpoints first;
 # without it (or with --online) it downloads them from the ml5 public repository.
-RESTYLE_DEMO_MODELS_DIR = (
-    Path(env("DEMO_MODELS_DIR"))
-    if env("DEMO_MODELS_DIR")
-    else (RESTYLE_DATA_DIR / "pretrained" / "fast-style-ml5" if RESTYLE_DATA_DIR else None)
+RESTYLE_DEMO_MODELS_DIR = env.path(
+    "RESTYLE_DEMO_MODELS_DIR", default=RESTYLE_DATA_DIR / "pretrained" / "fast-style-ml5" if RESTYLE_DATA_DIR else None
 )
 
 # Upload limits, checked before anything is stored.
-RESTYLE_MAX_UPLOAD_BYTES = int(float(env("MAX_UPLOAD_MB", "20")) * 1024 * 1024)
-RESTYLE_MAX_PIXELS = int(float(env("MAX_MEGAPIXELS", "16")) * 1_000_000)
-RESTYLE_MIN_SIDE = int(env("MIN_SIDE", "16"))
+RESTYLE_MAX_UPLOAD_BYTES = int(env.float("RESTYLE_MAX_UPLOAD_MB", default=20, above=0) * 1024 * 1024)
+RESTYLE_MAX_PIXELS = int(env.float("RESTYLE_MAX_MEGAPIXELS", default=16, above=0) * 1_000_000)
+RESTYLE_MIN_SIDE = env.int("RESTYLE_MIN_SIDE", default=16, minimum=1)
 # Django refuses larger request bodies outright; leave room for the multipart envelope.
 DATA_UPLOAD_MAX_MEMORY_SIZE = RESTYLE_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -172,60 +148,64 @@ FILE_UPLOAD_HANDLERS = [
     "translator.upload_handlers.TemporaryFileUploadHandler",
 ]
 
-# Where workers run the networks: "cpu", "cuda", "cuda:1"...; precision "fp32", "bf16", "fp16".
-RESTYLE_INFERENCE_DEVICE = env("INFERENCE_DEVICE", "cpu")
-RESTYLE_INFERENCE_DTYPE = env("INFERENCE_DTYPE", "fp32")
+# The precision workers run the networks in (their device: RESTYLE_WORKER_DEVICE, under "Routing
+# by capability" below).
+RESTYLE_INFERENCE_DTYPE = env.choice("RESTYLE_INFERENCE_DTYPE", default="fp32", choices=("fp32", "bf16", "fp16"))
 # Memory one conversion may use besides the loaded network. A photo whose conversion would need
 # more is converted at the largest size that fits (mlcore works the need out per network), so
 # a worker's peak memory does not grow with the photo, whatever the upload limit.
-RESTYLE_CONVERSION_MEMORY_MB = float(env("CONVERSION_MEMORY_MB", "2048"))
+RESTYLE_CONVERSION_MEMORY_MB = env.float("RESTYLE_CONVERSION_MEMORY_MB", default=2048, above=0)
 # Networks kept loaded per worker process (each fast-style network is ~7 MB).
-RESTYLE_INFERER_CACHE_SIZE = int(env("INFERER_CACHE_SIZE", "8"))
+RESTYLE_INFERER_CACHE_SIZE = env.int("RESTYLE_INFERER_CACHE_SIZE", default=8, minimum=0)
 RESTYLE_THUMBNAIL_SIDE = 480
 # The perceptual loss network (VGG19 for Gatys jobs): "imagenet" needs torchvision's published
 # weights (downloaded when online, or the file RESTYLE_VGG19_WEIGHTS names); "random" is for
 # tests and demos only, and every result made with it says so.
-RESTYLE_LOSS_NETWORK = env("LOSS_NETWORK", "imagenet")
-RESTYLE_VGG19_WEIGHTS = env("VGG19_WEIGHTS") or None
-RESTYLE_VGG16_WEIGHTS = env("VGG16_WEIGHTS") or None
+RESTYLE_LOSS_NETWORK = env.choice("RESTYLE_LOSS_NETWORK", default="imagenet", choices=("imagenet", "random"))
+RESTYLE_VGG19_WEIGHTS = env.str("RESTYLE_VGG19_WEIGHTS", default=None)
+RESTYLE_VGG16_WEIGHTS = env.str("RESTYLE_VGG16_WEIGHTS", default=None)
 # Training: run folders (checkpoints, samples, metrics), where server-side datasets may live,
 # and limits on uploaded dataset archives.
-RESTYLE_RUNS_ROOT = Path(env("RUNS_ROOT", VAR_DIR / "runs"))
+RESTYLE_RUNS_ROOT = env.path("RESTYLE_RUNS_ROOT", default=VAR_DIR / "runs")
 _dataset_roots = [VAR_DIR / "datasets"] + ([RESTYLE_DATA_DIR] if RESTYLE_DATA_DIR else [])
-RESTYLE_DATASET_ROOTS = [Path(p) for p in env_list("DATASET_ROOTS", ",".join(map(str, _dataset_roots)))]
-RESTYLE_DATASET_MAX_MB = int(env("DATASET_MAX_MB", "2048"))
-RESTYLE_DATASET_MAX_FILES = int(env("DATASET_MAX_FILES", "100000"))
-RESTYLE_TRAINING_DEVICES = env_list("TRAINING_DEVICES", "cpu")
+RESTYLE_DATASET_ROOTS = [Path(p) for p in env.list("RESTYLE_DATASET_ROOTS", default=_dataset_roots)]
+RESTYLE_DATASET_MAX_MB = env.int("RESTYLE_DATASET_MAX_MB", default=2048, minimum=1)
+RESTYLE_DATASET_MAX_FILES = env.int("RESTYLE_DATASET_MAX_FILES", default=100000, minimum=1)
+RESTYLE_TRAINING_DEVICES = env.list("RESTYLE_TRAINING_DEVICES", default=["cpu"])
 # A running run whose worker has not been heard of for this long is marked failed (resumable).
-RESTYLE_TRAINING_HEARTBEAT_TIMEOUT = int(env("TRAINING_HEARTBEAT_TIMEOUT", "180"))
-RESTYLE_TRAINING_TIME_LIMIT_HOURS = float(env("TRAINING_TIME_LIMIT_HOURS", "72"))
-RESTYLE_TRAINING_DATA_WORKERS = int(env("TRAINING_DATA_WORKERS", "2"))
+RESTYLE_TRAINING_HEARTBEAT_TIMEOUT = env.int("RESTYLE_TRAINING_HEARTBEAT_TIMEOUT", default=180, minimum=1)
+RESTYLE_TRAINING_TIME_LIMIT_HOURS = env.float("RESTYLE_TRAINING_TIME_LIMIT_HOURS", default=72, above=0)
+RESTYLE_TRAINING_DATA_WORKERS = env.int("RESTYLE_TRAINING_DATA_WORKERS", default=2, minimum=0)
 # A Gatys job shows its intermediate image every this many steps.
-RESTYLE_GATYS_PROGRESS_EVERY = int(env("GATYS_PROGRESS_EVERY", "10"))
+RESTYLE_GATYS_PROGRESS_EVERY = env.int("RESTYLE_GATYS_PROGRESS_EVERY", default=10, minimum=1)
 
 # Delivery guarantees (README: "No job lost or done twice"). A worker holds a lease on the job it
 # runs and renews it every third of its length; the sweeper, in every worker, gives an expired
 # lease's job back to the queue (or fails it after the last attempt) and resends the message of
 # a job that has waited too long for one, with the wait doubling each time.
-RESTYLE_JOB_LEASE_SECONDS = float(env("JOB_LEASE_SECONDS", "30"))
-RESTYLE_JOB_MAX_ATTEMPTS = int(env("JOB_MAX_ATTEMPTS", "3"))
-RESTYLE_SWEEP_SECONDS = float(env("SWEEP_SECONDS", "10"))
-RESTYLE_REDISPATCH_SECONDS = float(env("REDISPATCH_SECONDS", "60"))
+RESTYLE_JOB_LEASE_SECONDS = env.float("RESTYLE_JOB_LEASE_SECONDS", default=30, above=0)
+RESTYLE_JOB_MAX_ATTEMPTS = env.int("RESTYLE_JOB_MAX_ATTEMPTS", default=3, minimum=1)
+# 0 turns the sweeper off (the unit tests call it themselves).
+RESTYLE_SWEEP_SECONDS = env.float("RESTYLE_SWEEP_SECONDS", default=10, minimum=0)
+RESTYLE_REDISPATCH_SECONDS = env.float("RESTYLE_REDISPATCH_SECONDS", default=60, above=0)
 # A conversion that no worker has taken this long after it was queued fails, in words.
-RESTYLE_QUEUE_TIMEOUT_MINUTES = float(env("QUEUE_TIMEOUT_MINUTES", "60"))
+RESTYLE_QUEUE_TIMEOUT_MINUTES = env.float("RESTYLE_QUEUE_TIMEOUT_MINUTES", default=60, above=0)
 # A web request waits at most this long for the broker, and after a failure stops asking for a
 # while: the job is stored either way and the sweeper sends it once the broker is back.
-RESTYLE_BROKER_TIMEOUT_SECONDS = float(env("BROKER_TIMEOUT_SECONDS", "0.5"))
-RESTYLE_BROKER_RETRY_SECONDS = float(env("BROKER_RETRY_SECONDS", "5"))
+RESTYLE_BROKER_TIMEOUT_SECONDS = env.float("RESTYLE_BROKER_TIMEOUT_SECONDS", default=0.5, above=0)
+RESTYLE_BROKER_RETRY_SECONDS = env.float("RESTYLE_BROKER_RETRY_SECONDS", default=5, minimum=0)
 
 # Broker for Celery and store for shared counters. `make run` starts its own Redis on
 # RESTYLE_REDIS_PORT, so that variable alone moves the server and everything that dials it (web,
 # workers, cache). A full RESTYLE_REDIS_URL (another host, a password) wins over the port.
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
 def _redis_url():
-    url = env("REDIS_URL")
+    url = env.url("RESTYLE_REDIS_URL", default=None, schemes=REDIS_SCHEMES)
     if url:
         return url
-    port = env("REDIS_PORT", "6479")
+    port = env.str("RESTYLE_REDIS_PORT", default="6479")
     if not (port.isdigit() and 0 < int(port) < 65536):
         raise ImproperlyConfigured(f"RESTYLE_REDIS_PORT must be a TCP port (1-65535), not {port!r}")
     return f"redis://127.0.0.1:{port}/0"
@@ -266,14 +246,22 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 # Per-user limit on new conversions, site and API together ("N/second|minute|hour|day").
-RESTYLE_UPLOAD_RATE = env("UPLOAD_RATE", "60/hour")
-RESTYLE_SIGNUP_RATE = env("SIGNUP_RATE", "20/hour")
+def _rate(var, default):
+    # As DRF's throttles read it: a count, "/", and a period of which only the first letter counts.
+    value = env.str(var, default=default)
+    if not re.fullmatch(r"[0-9]+/[smhd][a-z]*", value):
+        raise ImproperlyConfigured(f"{var} must be a rate such as 60/hour (per second, minute, hour or day), not {value!r}")
+    return value
+
+
+RESTYLE_UPLOAD_RATE = _rate("RESTYLE_UPLOAD_RATE", "60/hour")
+RESTYLE_SIGNUP_RATE = _rate("RESTYLE_SIGNUP_RATE", "20/hour")
 
 # Throttle counters are shared by every web process, so they live in Redis.
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": env("CACHE_URL", REDIS_URL),
+        "LOCATION": env.url("RESTYLE_CACHE_URL", default=REDIS_URL, schemes=REDIS_SCHEMES),
         "KEY_PREFIX": "restyle-cache",
         "TIMEOUT": 3600,
         # A frozen Redis must not hold a page up: give up fast (the rate limits then let requests in).
@@ -290,25 +278,12 @@ CACHES = {
 # turn them on.
 from datetime import timedelta  # noqa: E402
 
-from django.core.exceptions import ImproperlyConfigured  # noqa: E402
-
-
-def env_int(name, default, *, minimum=0):
-    raw = env(name, str(default))
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"RESTYLE_{name} must be a whole number, not {raw!r}") from None
-    if value < minimum:
-        raise ImproperlyConfigured(f"RESTYLE_{name} must be at least {minimum}, not {value}")
-    return value
-
 
 # How many reverse proxies of ours stand in front of gunicorn. 0: the client is REMOTE_ADDR and
 # X-Forwarded-For is ignored (anyone can write it). N: the client is the N-th address from the
 # right of X-Forwarded-For, the one our outermost proxy saw. DRF's throttles (NUM_PROXIES) and
 # the login lockouts (translator.client_address) both read it, so they agree on who a client is.
-RESTYLE_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+RESTYLE_TRUSTED_PROXY_COUNT = env.int("RESTYLE_TRUSTED_PROXY_COUNT", default=0, minimum=0)
 REST_FRAMEWORK["NUM_PROXIES"] = RESTYLE_TRUSTED_PROXY_COUNT
 
 # Failed logins (web, admin and POST /api/v1/auth/token/) are counted per account and per client
@@ -317,8 +292,8 @@ REST_FRAMEWORK["NUM_PROXIES"] = RESTYLE_TRUSTED_PROXY_COUNT
 # 10 leaves a person room to fumble (and a few people behind one NAT); 10 guesses per 15 minutes
 # is under 1,000 a day per account or address, useless against passwords that pass the
 # validators above. 15 minutes is a short wait for someone whose account a stranger locked.
-RESTYLE_LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
-RESTYLE_LOGIN_COOLOFF_MINUTES = env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1)
+RESTYLE_LOGIN_FAILURE_LIMIT = env.int("RESTYLE_LOGIN_FAILURE_LIMIT", default=10, minimum=1)
+RESTYLE_LOGIN_COOLOFF_MINUTES = env.int("RESTYLE_LOGIN_COOLOFF_MINUTES", default=15, minimum=1)
 INSTALLED_APPS += ["axes", "csp"]
 # axes' backend goes first: it refuses a locked-out account or address before ModelBackend
 # checks any password. (With two backends, login() of a new account must name its backend.)
@@ -353,12 +328,12 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Production: RESTYLE_HTTPS=1 when the site is reached over HTTPS only.
-RESTYLE_HTTPS = env_bool("HTTPS", False)
+RESTYLE_HTTPS = env.bool("RESTYLE_HTTPS", default=False)
 if RESTYLE_HTTPS:
     SECURE_SSL_REDIRECT = True
-    SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 24 * 3600, minimum=1)
+    SECURE_HSTS_SECONDS = env.int("RESTYLE_HSTS_SECONDS", default=365 * 24 * 3600, minimum=1)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", False)
+    SECURE_HSTS_PRELOAD = env.bool("RESTYLE_HSTS_PRELOAD", default=False)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     if not SECURE_HSTS_PRELOAD:
@@ -381,18 +356,14 @@ MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 # RabbitMQ; the cache (rate-limit counters) stays at RESTYLE_CACHE_URL either way.
 from config import broker as _broker  # noqa: E402
 
-RESTYLE_BROKER_URL = env("BROKER_URL") or REDIS_URL
+RESTYLE_BROKER_URL = env.str("RESTYLE_BROKER_URL", default="") or REDIS_URL
 try:
     BROKER_TRANSPORT = _broker.transport(RESTYLE_BROKER_URL)
 except ValueError as exc:
     raise ImproperlyConfigured(f"RESTYLE_BROKER_URL: {exc}") from None
 # RabbitMQ only: the type of the queues Celery declares. "classic" (durable, one node) or
 # "quorum" (replicated over a cluster). A queue keeps the type it was declared with.
-RESTYLE_BROKER_QUEUE_TYPE = env("BROKER_QUEUE_TYPE", "classic")
-if RESTYLE_BROKER_QUEUE_TYPE not in _broker.QUEUE_TYPES:
-    raise ImproperlyConfigured(
-        f"RESTYLE_BROKER_QUEUE_TYPE must be one of {', '.join(_broker.QUEUE_TYPES)}, not {RESTYLE_BROKER_QUEUE_TYPE!r}"
-    )
+RESTYLE_BROKER_QUEUE_TYPE = env.choice("RESTYLE_BROKER_QUEUE_TYPE", default="classic", choices=_broker.QUEUE_TYPES)
 
 # --- Celery ----------------------------------------------------------------------------------
 CELERY_BROKER_URL = RESTYLE_BROKER_URL
@@ -430,7 +401,7 @@ from config import queues as _queues  # noqa: E402
 
 
 def _worker_device():
-    raw = env("WORKER_DEVICE", env("INFERENCE_DEVICE", "cpu"))
+    raw = env.str("RESTYLE_WORKER_DEVICE", default=env.str("RESTYLE_INFERENCE_DEVICE", default="cpu"))
     try:
         return _queues.parse_device(raw)
     except ValueError as exc:
@@ -440,7 +411,7 @@ def _worker_device():
 RESTYLE_WORKER_DEVICE = _worker_device()
 RESTYLE_INFERENCE_DEVICE = RESTYLE_WORKER_DEVICE
 try:
-    RESTYLE_WORKER_QUEUES = list(_queues.worker_queues(env("WORKER_QUEUES", ""), RESTYLE_WORKER_DEVICE))
+    RESTYLE_WORKER_QUEUES = list(_queues.worker_queues(env.str("RESTYLE_WORKER_QUEUES", default=""), RESTYLE_WORKER_DEVICE))
 except ValueError as exc:
     raise ImproperlyConfigured(f"RESTYLE_WORKER_QUEUES: {exc}") from None
 # Declared as Celery makes a queue it is asked to send to (exchange and routing key named after
@@ -469,7 +440,7 @@ def _family_device_classes():
     """RESTYLE_FAMILY_DEVICE_CLASSES, e.g. "ugatit=gpu,gatys=gpu": what a model version of each
     family asks for unless it names a class itself. Families not named ask for "cpu"."""
     classes = {}
-    for item in env_list("FAMILY_DEVICE_CLASSES", ""):
+    for item in env.list("RESTYLE_FAMILY_DEVICE_CLASSES", default=[]):
         family, _, device_class = item.partition("=")
         family, device_class = family.strip(), device_class.strip().lower()
         if not family or device_class not in _queues.DEVICE_CLASSES:
@@ -482,14 +453,15 @@ def _family_device_classes():
 
 RESTYLE_FAMILY_DEVICE_CLASSES = _family_device_classes()
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env.choice("RESTYLE_LOG_LEVEL", default="INFO", choices=LOG_LEVELS)},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        "mlcore": {"level": env("MLCORE_LOG_LEVEL", "WARNING")},
+        "mlcore": {"level": env.choice("RESTYLE_MLCORE_LOG_LEVEL", default="WARNING", choices=LOG_LEVELS)},
     },
 }

@@ -15,7 +15,7 @@ from django.core.management import call_command
 
 from config.celery import app as celery_app
 
-from .stack import wait_for  # noqa: F401  (the tests import it from here too)
+from .stack import database_env, wait_for  # noqa: F401  (the tests import wait_for from here too)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -79,12 +79,12 @@ def fresh_run_folders():
     Path(settings.RESTYLE_RUNS_ROOT).mkdir(parents=True)
 
 
-def start_worker(name, queues, log_path, db_path, extra_args=()):
+def start_worker(name, queues, log_path, test_database_env, extra_args=()):
     """A real `celery worker` process sharing this run's test database, media and Redis."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "RESTYLE_DB_PATH": str(db_path),
+        **test_database_env,
         "RESTYLE_MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "RESTYLE_RUNS_ROOT": str(settings.RESTYLE_RUNS_ROOT),
         "PYTHONUNBUFFERED": "1",
@@ -123,6 +123,7 @@ def stop_worker(process, log_path):
 
 @pytest.fixture(scope="session")
 def test_db_path(django_db_setup, django_db_blocker):
+    """The test database's file (SQLite) or name (PostgreSQL)."""
     with django_db_blocker.unblock():
         from django.db import connection
 
@@ -130,20 +131,30 @@ def test_db_path(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(scope="session")
-def celery_worker(redis_server, test_db_path, clean_media, tmp_path_factory):
+def test_database_env(django_db_setup, django_db_blocker):
+    """The variables that give a process of the tests' own (a worker, gunicorn) the test database,
+    SQLite or PostgreSQL (the `make test` pass with DATABASE_URL)."""
+    with django_db_blocker.unblock():
+        from django.db import connection
+
+        return database_env(connection.settings_dict)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(redis_server, test_database_env, clean_media, tmp_path_factory):
     """The conversions and slow queues, in a prefork worker as in production."""
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
     process = start_worker(f"e2e-conversions-{uuid.uuid4().hex[:6]}@%h", "conversions,slow", log_path,
-                           test_db_path, ["--concurrency", "1"])
+                           test_database_env, ["--concurrency", "1"])
     yield process
     stop_worker(process, log_path)
 
 
 @pytest.fixture(scope="session")
-def training_worker(redis_server, test_db_path, clean_media, tmp_path_factory):
+def training_worker(redis_server, test_database_env, clean_media, tmp_path_factory):
     """The training queue, in a threads-pool worker as site/Procfile runs it."""
     log_path = tmp_path_factory.mktemp("trainer") / "trainer.log"
-    process = start_worker(f"e2e-training-{uuid.uuid4().hex[:6]}@%h", "training", log_path, test_db_path,
+    process = start_worker(f"e2e-training-{uuid.uuid4().hex[:6]}@%h", "training", log_path, test_database_env,
                            ["--pool", "threads", "--concurrency", "1"])
     yield process
     stop_worker(process, log_path)

@@ -2,7 +2,8 @@
 
 The fault tests and the soak script (tests/e2e/soak.py) start one, then break it the way
 production breaks: kill -9 of a worker's pool child or main process, of redis-server; SIGSTOP.
-Every process inherits one environment (database, media folder, broker URL), so the stack is
+Every process inherits one environment (database, media folder, broker URL; `database_env` gives
+the database's), so the stack is
 whatever that environment says; nothing here knows about pytest.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse, urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -25,6 +26,16 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def database_env(settings_dict, environ=os.environ):
+    """The variables that point another process at the database `settings_dict` describes (the
+    test database, in a test run): the SQLite file, or the PostgreSQL URL of this run with the
+    test database's name in it (Django's test runner made it beside the one the URL names)."""
+    if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
+        return {"RESTYLE_DB_PATH": str(settings_dict["NAME"])}
+    url = environ.get("RESTYLE_DATABASE_URL") or environ["DATABASE_URL"]
+    return {"RESTYLE_DATABASE_URL": urlunsplit(urlsplit(url)._replace(path="/" + quote(settings_dict["NAME"])))}
 
 
 def wait_for(check, timeout, what, interval=0.2):

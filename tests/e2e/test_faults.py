@@ -34,7 +34,7 @@ def broker():
 
 
 @pytest.fixture
-def stack(broker, transactional_db, test_db_path, tmp_path, settings, data_dir):
+def stack(broker, transactional_db, test_database_env, tmp_path, settings, data_dir):
     """A site of its own: its broker (which the tests kill), workers, gunicorn, media folder."""
     media = tmp_path / "media"
     settings.MEDIA_ROOT = media
@@ -43,7 +43,7 @@ def stack(broker, transactional_db, test_db_path, tmp_path, settings, data_dir):
     redis_url = f"redis://127.0.0.1:{free_port()}/0"
     env = {
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "RESTYLE_DB_PATH": str(test_db_path),
+        **test_database_env,
         "RESTYLE_MEDIA_ROOT": str(media),
         "RESTYLE_REDIS_URL": redis_url,
         "RESTYLE_JOB_LEASE_SECONDS": str(LEASE),

@@ -21,7 +21,6 @@ VENV_BIN = Path(sys.executable).parent
 # Settings the examples name that other issue-11 branches add; each leaves this set when its
 # branch is merged (the test below says so as soon as the code reads one).
 COMING = {
-    "RESTYLE_DATABASE_URL",  # i11-settings-pg
     "RESTYLE_STORAGE", "RESTYLE_STORAGE_BUCKET", "RESTYLE_STORAGE_ENDPOINT_URL", "RESTYLE_STORAGE_REGION",
     "RESTYLE_STORAGE_ACCESS_KEY_ID", "RESTYLE_STORAGE_SECRET_ACCESS_KEY", "RESTYLE_WORKER_CACHE_DIR",  # i11-s3
 }

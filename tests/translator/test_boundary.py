@@ -67,8 +67,10 @@ def test_only_translator_worker_imports_mlcore_or_torch():
 
 
 def _probe(what, tmp_path):
-    env = {**os.environ, "RESTYLE_VAR_DIR": str(tmp_path), "PYTHONPATH": str(REPO),
-           "DJANGO_SETTINGS_MODULE": "config.settings_test"}
+    # The probe migrates and fills a database of its own: the SQLite file in its empty var folder,
+    # even in the PostgreSQL pass (what it checks, the imports, does not depend on the database).
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "RESTYLE_DATABASE_URL")}
+    env.update(RESTYLE_VAR_DIR=str(tmp_path), PYTHONPATH=str(REPO), DJANGO_SETTINGS_MODULE="config.settings_test")
     done = subprocess.run([sys.executable, str(PROBE), what], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr[-4000:]

@@ -6,18 +6,29 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from ..models import ModelVersion
+from ..models import ArtModel, ModelVersion
 from ..worker import catalogue
 from .errors import ServiceError
 
 log = logging.getLogger(__name__)
 
 
+def next_version_number(art_model):
+    """The number the next version of `art_model` gets. Call it inside the transaction that adds
+    the version: it locks the entry's row until then, so two writers at once (an import and a
+    training run finishing, on any hosts) cannot both read the same last number. SQLite's
+    IMMEDIATE transactions serialise writers anyway, and there the lock is a no-op; PostgreSQL's
+    READ COMMITTED does not. NO KEY UPDATE: conversions of the model (which only reference its
+    row) are not held up while a checkpoint is copied."""
+    ArtModel.objects.select_for_update(no_key=True).filter(pk=art_model.pk).values_list("pk").first()
+    last = ModelVersion.objects.filter(art_model=art_model).order_by("-number").values_list("number", flat=True).first()
+    return (last or 0) + 1
+
+
 @transaction.atomic
 def add_model_version(*, art_model, checkpoint_path, source="", publish=True):
     """Store a checkpoint file as the next version of `art_model`, optionally making it current."""
-    last = art_model.versions.order_by("-number").first()
-    version = ModelVersion(art_model=art_model, number=(last.number + 1 if last else 1), source=source)
+    version = ModelVersion(art_model=art_model, number=next_version_number(art_model), source=source)
     with open(checkpoint_path, "rb") as fh:
         version.checkpoint.save(Path(checkpoint_path).name, File(fh), save=False)
     version.save()
@@ -38,8 +49,6 @@ def import_model(*, fmt, path, slug, name="", description="", input_hint="", pub
     """Turn a checkpoint file (ours or a community format) into a new version of the catalogue
     entry `slug`, creating the entry if needed. Its family comes from the checkpoint."""
     import tempfile
-
-    from ..models import ArtModel
 
     with tempfile.TemporaryDirectory() as tmp:
         try:

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from .. import routing
 from ..models import ArtModel, Dataset, ModelVersion, TrainingRun
-from . import delivery
+from . import catalogue, delivery
 from .errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -150,9 +150,8 @@ def finish_run(*, claim, result):
         return None
     with transaction.atomic():
         art_model = run.art_model or _new_art_model(run)
-        last = art_model.versions.order_by("-number").first()
         version = ModelVersion(
-            art_model=art_model, number=(last.number + 1 if last else 1),
+            art_model=art_model, number=catalogue.next_version_number(art_model),
             source=f"training run #{run.pk} “{run.name}”", labels=list(result.labels),
         )
         with open(result.model_path, "rb") as fh:
