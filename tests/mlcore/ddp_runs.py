@@ -1,7 +1,7 @@
 """The multi-process runs of tests/mlcore/test_distributed.py, in one torchrun launch (starting
 processes costs far more than these tiny runs):
 
-    torchrun --standalone --nproc-per-node 2 tests/mlcore/ddp_runs.py OUT PAIRS
+    torchrun --standalone --nproc-per-node 2 tests/mlcore/ddp_runs.py OUT PAIRS UNPAIRED
 
 Each rank records, with a Python audit hook (no mock: the interpreter reports every open for
 writing, rename, removal and mkdir), what it wrote under OUT/runs, and saves that list as
@@ -17,10 +17,14 @@ from pathlib import Path
 
 from mlcore import cli, engine
 from mlcore.pix2pix import Pix2PixTrainConfig
+from mlcore.ugatit import UGATITTrainConfig
 from state_checks import stop_after
 
 TINY = Pix2PixTrainConfig.preset("tiny", steps=6)  # batch norm and dropout: the paper's
 INSTANCE = TINY.override({"arch.norm": "instance", "arch.dropout": False})  # per-image statistics
+# Six networks, two optimisers, each generator called three times in one backward, frozen
+# discriminators in the generators' step: the GAN that asks most of DDP.
+UGATIT = UGATITTrainConfig.preset("tiny", steps=3, batch_size=2)
 WRITING = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
@@ -29,7 +33,12 @@ def settings(config, pairs: Path) -> dict:
                 sample_every=3, checkpoint_every=3)
 
 
-def main(out: Path, pairs: Path) -> None:
+def ugatit_settings(unpaired: Path) -> dict:
+    return dict(family="ugatit", config=UGATIT, inputs={"data": str(unpaired)}, num_workers=0, log_every=1,
+                sample_every=0, checkpoint_every=0)
+
+
+def main(out: Path, pairs: Path, unpaired: Path) -> None:
     runs, rank = out / "runs", int(os.environ["RANK"])
     writes: list[str] = []
 
@@ -57,6 +66,7 @@ def main(out: Path, pairs: Path) -> None:
         "instance_stopped": engine.start(runs / "instance_stopped", should_stop=stop_after(3) if rank == 0 else None,
                                          **settings(INSTANCE, pairs)).step,
         "from_one_process": engine.resume(runs / "one_process_stopped").status,  # made by one process
+        "ugatit": engine.start(runs / "ugatit", **ugatit_settings(unpaired)).status,
     }
     try:
         engine.start(runs / "odd", **settings(TINY.replace(batch_size=3), pairs))
@@ -71,4 +81,4 @@ def main(out: Path, pairs: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]))
+    main(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]))
