@@ -201,22 +201,23 @@ def _train(args: argparse.Namespace) -> None:
     from mlcore.engine import distributed
 
     try:
-        _train_run(args, distributed.world(args.device or "cpu"))
+        _train_run(args)
     finally:
-        distributed.shutdown()
+        distributed.shutdown()  # the process group the trainer joined under torchrun, if any
 
 
-def _train_run(args: argparse.Namespace, world) -> None:
-    """Under torchrun every rank runs this; rank 0 alone shows progress and prints the outcome."""
+def _train_run(args: argparse.Namespace) -> None:
+    """Under torchrun every rank runs this; rank 0 alone shows progress and prints the outcome.
+    The trainer joins the process group (with the run's device: nccl for CUDA, else gloo)."""
     from mlcore import engine
 
     if args.resume:
         ignored = [flag for flag, given in (("--preset", args.preset), ("--set", args.set),
                                             ("--steps", args.steps), ("--batch-size", args.batch_size))
                    if given]
-        if ignored and world.is_main:
-            log.warning("%s ignored with --resume: the run keeps the config in its run.json", ", ".join(ignored))
         trainer = engine.Trainer.open(args.run_dir, device=args.device, num_workers=args.workers)
+        if ignored and trainer.world.is_main:
+            log.warning("%s ignored with --resume: the run keeps the config in its run.json", ", ".join(ignored))
     else:
         config = _config(args.family.training.config_class, args, steps=args.steps, batch_size=args.batch_size)
         trainer = engine.Trainer.create(
@@ -224,6 +225,7 @@ def _train_run(args: argparse.Namespace, world) -> None:
             seed=args.seed, device=args.device or "cpu", precision=args.precision, num_workers=args.workers,
             log_every=args.log_every, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
         )
+    world = trainer.world
 
     start_step = engine.read_run(args.run_dir).get("step", 0)
     with _graceful_ctrl_c() as stop_requested, _LazyBar(trainer.spec.total_steps, start_step) as bar:

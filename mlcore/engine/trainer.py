@@ -191,6 +191,11 @@ class Trainer:
         self._world = distributed.world(spec.device)  # this process's rank among the trainers
         self._device = self._world.device(torch.device(spec.device))  # cuda:LOCAL_RANK on GPUs
 
+    @property
+    def world(self) -> distributed.World:
+        """This process's rank among the run's training processes (rank 0 of 1 without torchrun)."""
+        return self._world
+
     # --- making one ------------------------------------------------------------------------
 
     @classmethod
