@@ -446,8 +446,11 @@ class Trainer:
                      rank, path.name, len(saved))
             _seed_everything(distributed.rank_seed(self.spec.seed, step, rank))
         if self._world.is_main:
-            log.info("resuming %s from %s (step %d, %d processes now, %d then)", self.run_dir, path.name,
-                     step, self._world.size, int(state.get("world_size", 1)))
+            log.info("resuming %s from %s (step %d)", self.run_dir, path.name, step)
+            saved_by = int(state.get("world_size", 1))
+            if saved_by != self._world.size:
+                log.info("the checkpoint was saved by %d training processes; %d resume it", saved_by,
+                         self._world.size)
         return step
 
     def _write_checkpoint(self, task: TrainingTask, precision: Precision, step: int, batch_size: int,
