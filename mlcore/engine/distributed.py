@@ -14,6 +14,7 @@ Every collective here must be called by every rank in the same order, or the run
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import os
@@ -165,5 +166,8 @@ def shutdown() -> None:
     """Destroy the process group ``world()`` made (call once, when the process is done training)."""
     global _WORLD, _OWN_GROUP
     if _OWN_GROUP and dist.is_initialized():
+        # A DDP wrapper still alive in a reference cycle would reach for the destroyed group
+        # when collected, and abort the process ("terminate called without an active exception").
+        gc.collect()
         dist.destroy_process_group()
     _WORLD, _OWN_GROUP = None, False

@@ -322,7 +322,12 @@ class Trainer:
                 self._write_status("running", step=step)
             if world.distributed:
                 task.distribute(lambda net, unused: world.wrap(net, device, find_unused_parameters=unused))
-            return self._loop(task, precision, device, step, on_progress, should_stop)
+            try:
+                return self._loop(task, precision, device, step, on_progress, should_stop)
+            finally:
+                # The DDP wrappers hold the process group; let them go with the run, not at some
+                # later garbage collection (after distributed.shutdown() that aborts the process).
+                task.step_networks = dict(task.networks)
         except BaseException as exc:
             interrupted = isinstance(exc, KeyboardInterrupt)
             if world.is_main:
