@@ -5,6 +5,7 @@
     mlcore info CKPT
     mlcore train <family> --run-dir DIR [--<input> PATH ...] [--preset NAME] [--set KEY=VALUE ...]
     mlcore train <family> --run-dir DIR --resume
+    torchrun --nproc-per-node N -m mlcore train <family> ...   (N processes, one GPU each; DDP)
     mlcore gatys --content IMG --style IMG --output OUT [--preset NAME] [--set KEY=VALUE ...]
     mlcore make-pairs SRC OUT --kind edges2photo|gray2color [--count N] [--size S]
 
@@ -197,15 +198,26 @@ def _train_inputs(args: argparse.Namespace) -> dict[str, str]:
 
 
 def _train(args: argparse.Namespace) -> None:
+    from mlcore.engine import distributed
+
+    try:
+        _train_run(args)
+    finally:
+        distributed.shutdown()  # the process group the trainer joined under torchrun, if any
+
+
+def _train_run(args: argparse.Namespace) -> None:
+    """Under torchrun every rank runs this; rank 0 alone shows progress and prints the outcome.
+    The trainer joins the process group (with the run's device: nccl for CUDA, else gloo)."""
     from mlcore import engine
 
     if args.resume:
         ignored = [flag for flag, given in (("--preset", args.preset), ("--set", args.set),
                                             ("--steps", args.steps), ("--batch-size", args.batch_size))
                    if given]
-        if ignored:
-            log.warning("%s ignored with --resume: the run keeps the config in its run.json", ", ".join(ignored))
         trainer = engine.Trainer.open(args.run_dir, device=args.device, num_workers=args.workers)
+        if ignored and trainer.world.is_main:
+            log.warning("%s ignored with --resume: the run keeps the config in its run.json", ", ".join(ignored))
     else:
         config = _config(args.family.training.config_class, args, steps=args.steps, batch_size=args.batch_size)
         trainer = engine.Trainer.create(
@@ -213,6 +225,7 @@ def _train(args: argparse.Namespace) -> None:
             seed=args.seed, device=args.device or "cpu", precision=args.precision, num_workers=args.workers,
             log_every=args.log_every, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
         )
+    world = trainer.world
 
     start_step = engine.read_run(args.run_dir).get("step", 0)
     with _graceful_ctrl_c() as stop_requested, _LazyBar(trainer.spec.total_steps, start_step) as bar:
@@ -223,10 +236,12 @@ def _train(args: argparse.Namespace) -> None:
         result = trainer.run(on_progress=show, should_stop=stop_requested)
     labels = f" [{'; '.join(result.labels)}]" if result.labels else ""
     if result.status == "completed":
-        print(f"{result.model_path}{labels}")
+        if world.is_main:
+            print(f"{result.model_path}{labels}")
         return
-    print(f"stopped at step {result.step} of {result.total_steps}; checkpoint {result.checkpoint_path}; "
-          f"continue with: mlcore train {args.family.cli_name} --run-dir {args.run_dir} --resume")
+    if world.is_main:
+        print(f"stopped at step {result.step} of {result.total_steps}; checkpoint {result.checkpoint_path}; "
+              f"continue with: mlcore train {args.family.cli_name} --run-dir {args.run_dir} --resume")
     raise Stopped
 
 

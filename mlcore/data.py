@@ -9,6 +9,11 @@ resumed at step s simply starts the stream at sample ``s * batch_size``.
 
 Batches run on across epoch boundaries (the stream never drops or repeats a sample within an
 epoch), so "2 epochs" is ``2 * len(dataset) / batch_size`` steps.
+
+In a run of several processes (mlcore.engine.distributed) ``batch_size`` is the global batch and
+rank r of W takes its r-th slice of ``batch_size / W`` samples: together the ranks see exactly
+the one-process stream, each a disjoint part of it, so the data position (samples seen) is the
+same number whatever the number of processes, and a run resumes on another number of them.
 """
 
 from __future__ import annotations
@@ -167,15 +172,23 @@ class ImageFolderDataset(Dataset):
 
 
 class SampleStream(Sampler[list[SampleKey]]):
-    """Endless batches of sample keys, starting at sample number ``start`` (see the module doc)."""
+    """Endless batches of sample keys, starting at sample number ``start`` (see the module doc);
+    with ``world_size`` > 1, rank ``rank``'s slice of each global batch of ``batch_size``."""
 
     def __init__(
-        self, num_items: int, batch_size: int, *, seed: int, start: int = 0, shuffle: bool = True
+        self, num_items: int, batch_size: int, *, seed: int, start: int = 0, shuffle: bool = True,
+        rank: int = 0, world_size: int = 1,
     ) -> None:
         if num_items < 1 or batch_size < 1 or start < 0:
             raise ValueError("SampleStream needs num_items >= 1, batch_size >= 1 and start >= 0")
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ValueError(f"SampleStream needs 0 <= rank < world_size; got rank {rank} of {world_size}")
+        if batch_size % world_size:
+            raise ValueError(f"a batch of {batch_size} does not split evenly over {world_size} processes")
         self.num_items, self.batch_size = num_items, batch_size
         self.seed, self.start, self.shuffle = seed, start, shuffle
+        self.rank_batch = batch_size // world_size
+        self.rank_offset = rank * self.rank_batch
         self._cached_epoch, self._cached_order = -1, []
 
     def keys(self, first: int, count: int) -> list[SampleKey]:
@@ -196,7 +209,7 @@ class SampleStream(Sampler[list[SampleKey]]):
     def __iter__(self) -> Iterator[list[SampleKey]]:
         number = self.start
         while True:
-            yield self.keys(number, self.batch_size)
+            yield self.keys(number + self.rank_offset, self.rank_batch)
             number += self.batch_size
 
 
@@ -215,8 +228,12 @@ def make_loader(
     num_workers: int = 2,
     shuffle: bool = True,
     pin_memory: bool = False,
+    rank: int = 0,
+    world_size: int = 1,
 ) -> DataLoader:
-    """An endless DataLoader over ``dataset`` beginning at sample number ``start``.
+    """An endless DataLoader over ``dataset`` beginning at sample number ``start``; with
+    ``world_size`` > 1 it yields rank ``rank``'s ``batch_size / world_size`` samples of each
+    global batch (see the module doc).
 
     Worker processes only decode and augment (deterministically, see the module doc). In a
     daemon process (a Celery prefork worker) processes cannot have children, so loading falls
@@ -227,7 +244,8 @@ def make_loader(
         num_workers = 0
     return DataLoader(
         dataset,
-        batch_sampler=SampleStream(len(dataset), batch_size, seed=seed, start=start, shuffle=shuffle),
+        batch_sampler=SampleStream(len(dataset), batch_size, seed=seed, start=start, shuffle=shuffle,
+                                   rank=rank, world_size=world_size),
         num_workers=num_workers,
         pin_memory=pin_memory,
         worker_init_fn=_ignore_sigint if num_workers > 0 else None,

@@ -13,7 +13,10 @@ Public surface (what the CLI and the web app's Celery tasks call):
 - ``Progress`` (passed to ``on_progress``), ``RunResult``;
 - ``trainer.make_task()``, ``trainer.first_batch(task)`` and ``run_step(task, precision, batch)``:
   the run's task, first batch and step, for a tool that drives the step itself (mlcore.bench);
-- for families: ``TrainingTask``, ``ExportedModel``, ``Precision``.
+- for families: ``TrainingTask``, ``ExportedModel``, ``Precision``;
+- ``mlcore.engine.distributed``: training under ``torchrun --nproc-per-node N`` (each rank's
+  ``World``; ``shutdown()`` when a process is done training). The trainer joins the process
+  group by itself when torchrun's environment is set.
 
 See mlcore.engine.trainer for the loop, mlcore.engine.run_folder for the folder layout,
 mlcore.engine.checkpoints for what a training checkpoint holds.

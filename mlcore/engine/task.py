@@ -16,6 +16,16 @@ networks, optimisers, schedulers, losses and dataset from ``self.config``, ``sel
 - ``export_model() -> ExportedModel``: the inference checkpoint's family, architecture config,
   weights and meta.
 
+In a run of several processes (torchrun, mlcore.engine.distributed) the trainer wraps each
+network that has trainable parameters in ``DistributedDataParallel`` and puts the wrappers in
+``self.step_networks`` (the same dict as ``self.networks`` in a single process), so
+``train_step`` calls its networks from there: their gradients are then averaged over the
+processes in backward. Everything else keeps using ``self.networks``, the unwrapped modules:
+their state dicts (checkpoints, export), ``sample`` (rank 0 alone), ``set_training``, freezing
+and clipping (the wrapper shares the module's parameters). ``train_step`` gets this rank's
+part of the global batch (``batch_size / processes`` samples); a family whose networks leave
+parameters without a gradient in some step names them in ``unused_parameters``.
+
 Everything else (loop, device moves, precision, logging, samples, checkpoints, resume) is the
 trainer's. ``labels`` lists warnings every artefact of the run must carry (a random loss
 network, say).
@@ -23,6 +33,7 @@ network, say).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +59,10 @@ class ExportedModel:
 class TrainingTask:
     """Base of every family's training task; see the module docstring."""
 
+    # Networks that leave some trainable parameter without a gradient in a step that uses them
+    # (DistributedDataParallel must then search the graph for them, at a cost, every step).
+    unused_parameters: frozenset[str] = frozenset()
+
     def __init__(self, config: Any, inputs: dict[str, str], *, device: str | torch.device,
                  precision: Precision, seed: int = 0) -> None:
         self.config = config
@@ -56,9 +71,11 @@ class TrainingTask:
         self.device = torch.device(device)
         self.precision = precision
         self.networks: dict[str, nn.Module] = {}
+        self.step_networks: dict[str, nn.Module] = {}  # what train_step calls; see the module doc
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.schedulers: dict[str, Any] = {}  # torch.optim.lr_scheduler objects
         self.setup()
+        self.step_networks = dict(self.networks)
 
     # --- what a family implements ----------------------------------------------------------
 
@@ -96,6 +113,11 @@ class TrainingTask:
         """zero_grad, backward and step of ``optimizer``, with the run's precision (options:
         ``clip_grad_norm``, ``retain_graph``; see Precision.backward_step)."""
         self.precision.backward_step(loss, optimizer, **options)
+
+    def distribute(self, wrap: Callable[[nn.Module, bool], nn.Module]) -> None:
+        """Fill ``step_networks`` with ``wrap(network, find_unused_parameters)`` of each network
+        (the trainer calls it once, after restoring a checkpoint, when several processes train)."""
+        self.step_networks = {name: wrap(net, name in self.unused_parameters) for name, net in self.networks.items()}
 
     def set_training(self, training: bool) -> None:
         for net in self.networks.values():

@@ -22,6 +22,23 @@ Resume restores weights, optimisers, schedulers, the fp16 scaler, the step, the 
 Python RNG states and the data position, so on the same device (CPU at least) a run stopped at
 step k and resumed ends bit-identical to one that never stopped. Timings (time, images per
 second) are the only fields of metrics.jsonl that differ.
+
+Several processes (``torchrun --nproc-per-node N -m mlcore train ...``; mlcore.engine.distributed):
+every rank builds the same task from the same seed, restores the same checkpoint, and trains
+its networks wrapped in DistributedDataParallel on its slice of each global batch (the config's
+``batch_size``, which must divide by N: rank r gets samples r*B/N .. (r+1)*B/N - 1 of the one-
+process stream). The metrics are averaged over the ranks before they are logged, a stop asked
+of any rank stops all of them after the same step, and rank 0 alone writes the run folder
+(run.json, metrics.jsonl, samples, checkpoints, the model); the others wait for it where they
+must (after creating the folder, at the end). run.json's ``world_size`` is the number of
+processes of the latest attempt. Checkpoints hold the unwrapped networks, rank 0's RNG state as
+``rng`` and every rank's as ``rng_by_rank``, so a checkpoint loads in one process too. Resumed
+on N processes again, a run ends bit-identical to one that never stopped. Resumed on another
+number of processes, the weights, optimisers, schedulers, step and data position carry over
+exactly (the global sample stream does not depend on N); the random state carries over for the
+ranks the checkpoint has, and a new rank starts from a seed made from (seed, step, rank). The
+random state matters only to a family that draws random numbers in its step (pix2pix's dropout);
+rank r > 0 of a new run starts from such a seed too, so that ranks draw different noise.
 """
 
 from __future__ import annotations
@@ -40,6 +57,7 @@ import torch
 
 from mlcore.checkpoint import save_model
 from mlcore.data import make_loader
+from mlcore.engine import distributed
 from mlcore.engine.checkpoints import (
     capture_rng,
     checkpoint_path,
@@ -170,6 +188,13 @@ class Trainer:
         self._checkpoint_path: Path | None = None
         self._checkpoint_step: int | None = None  # the step the checkpoint file itself records
         self._step = 0
+        self._world = distributed.world(spec.device)  # this process's rank among the trainers
+        self._device = self._world.device(torch.device(spec.device))  # cuda:LOCAL_RANK on GPUs
+
+    @property
+    def world(self) -> distributed.World:
+        """This process's rank among the run's training processes (rank 0 of 1 without torchrun)."""
+        return self._world
 
     # --- making one ------------------------------------------------------------------------
 
@@ -194,7 +219,10 @@ class Trainer:
         """A new run in ``run_dir`` (which must not hold one); writes run.json ("created").
         ``steps`` replaces ``config.steps``, the run's length."""
         run_dir = Path(run_dir)
-        if (run_dir / RUN_FILE).exists():
+        world = distributed.world(device)
+        taken = (run_dir / RUN_FILE).exists()
+        world.barrier()  # every rank has looked before rank 0 writes run.json
+        if taken:
             raise RunFolderError(f"{run_dir} already holds a training run; resume it or choose another folder")
         family_record = get_family(family)
         training = family_record.training
@@ -225,8 +253,10 @@ class Trainer:
             keep_checkpoints=keep_checkpoints,
         )
         trainer = cls(run_dir, spec, family=family_record)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        trainer._write_status("created", step=0)
+        if trainer._world.is_main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            trainer._write_status("created", step=0)
+        world.barrier()  # run.json exists for every rank from here on
         return trainer
 
     @classmethod
@@ -263,30 +293,46 @@ class Trainer:
         should_stop: Callable[[], bool] | None = None,
     ) -> RunResult:
         """Train from the newest checkpoint (or from scratch) to ``total_steps`` or a stop."""
-        spec = self.spec
-        device = torch.device(spec.device)
-        for folder in (self.run_dir, self.run_dir / CHECKPOINTS_DIR, self.run_dir / SAMPLES_DIR):
-            remove_stale_temp_files(folder)
+        spec, world, device = self.spec, self._world, self._device
+        if world.is_main:
+            for folder in (self.run_dir, self.run_dir / CHECKPOINTS_DIR, self.run_dir / SAMPLES_DIR):
+                remove_stale_temp_files(folder)
         step = 0
         try:
             task, precision = self.make_task()
+            if task.batch_size % world.size:
+                raise ValueError(f"batch_size {task.batch_size} does not split evenly over {world.size} "
+                                 "training processes: choose a multiple of their number")
             self._labels = tuple(task.labels)
             found = latest_training_checkpoint(self.run_dir / CHECKPOINTS_DIR)
             if found is not None:
                 path, state = found
                 step = self._restore(task, precision, path, state, device)
                 self._checkpoint_path, self._checkpoint_step = path, step
+            elif world.rank > 0:
+                _seed_everything(distributed.rank_seed(spec.seed, 0, world.rank))  # its own noise
+            # Every rank has read the same checkpoint before rank 0 may write or delete one.
+            world.check_same(step, "the step to resume from")
             model = self.run_dir / MODEL_FILE
             if step >= spec.total_steps and self._previous.get("status") == "completed" and model.is_file():
                 log.info("run %s is already complete", self.run_dir)
                 return self._result("completed", step, {}, model)
-            MetricsLog(self.run_dir).trim_after(step)
-            self._write_status("running", step=step)
-            return self._loop(task, precision, device, step, on_progress, should_stop)
+            if world.is_main:
+                MetricsLog(self.run_dir).trim_after(step)
+                self._write_status("running", step=step)
+            if world.distributed:
+                task.distribute(lambda net, unused: world.wrap(net, device, find_unused_parameters=unused))
+            try:
+                return self._loop(task, precision, device, step, on_progress, should_stop)
+            finally:
+                # The DDP wrappers hold the process group; let them go with the run, not at some
+                # later garbage collection (after distributed.shutdown() that aborts the process).
+                task.step_networks = dict(task.networks)
         except BaseException as exc:
             interrupted = isinstance(exc, KeyboardInterrupt)
-            self._write_status("failed", step=max(step, self._step),
-                               error="interrupted" if interrupted else f"{type(exc).__name__}: {exc}")
+            if world.is_main:
+                self._write_status("failed", step=max(step, self._step),
+                                   error="interrupted" if interrupted else f"{type(exc).__name__}: {exc}")
             raise
 
     def make_task(self) -> tuple[TrainingTask, Precision]:
@@ -294,8 +340,7 @@ class Trainer:
         seeded with the run's seed, then the family's ``training.make_task`` (no checkpoint is
         restored). ``run`` uses it; so does a tool that drives the step itself (mlcore.bench's
         bare loop), which then trains exactly the run's networks from the same start."""
-        spec = self.spec
-        device = torch.device(spec.device)
+        spec, device = self.spec, self._device
         _seed_everything(spec.seed)
         precision = Precision(spec.precision, device)
         task = self.family.training.make_task(
@@ -318,15 +363,17 @@ class Trainer:
         on_progress: Callable[[Progress], None] | None,
         should_stop: Callable[[], bool] | None,
     ) -> RunResult:
-        spec = self.spec
+        spec, world = self.spec, self._world
+        main = world.is_main  # rank 0 writes; every rank trains and joins the collectives
         self._step = step
-        batch_size = task.batch_size
+        batch_size = task.batch_size  # the global batch; this rank loads batch_size / world.size
         dataset = task.dataset
         metrics_log = MetricsLog(self.run_dir)
-        probe = _to_device(task.probe_batch(), device)
+        probe = _to_device(task.probe_batch(), device) if main else None
         loader = make_loader(
             dataset, batch_size=batch_size, seed=spec.seed, start=step * batch_size,
             num_workers=spec.num_workers, pin_memory=device.type == "cuda",
+            rank=world.rank, world_size=world.size,
         )
         batches = iter(loader)
         started = time.perf_counter()
@@ -337,11 +384,11 @@ class Trainer:
         task.set_training(True)
         try:
             while step < spec.total_steps:
-                if should_stop is not None and should_stop():
+                if world.any(should_stop is not None and should_stop()):
                     status = "stopped"
                     break
                 batch = _to_device(next(batches), device)
-                metrics = run_step(task, precision, batch)
+                metrics = world.mean(run_step(task, precision, batch))
                 step += 1
                 self._step = step
                 steps_here += 1
@@ -350,7 +397,7 @@ class Trainer:
                 logs = step % spec.log_every == 0 or step == spec.total_steps
                 samples = spec.sample_every and step % spec.sample_every == 0
                 checkpoints = spec.checkpoint_every and step % spec.checkpoint_every == 0
-                if logs:
+                if logs and main:
                     now = time.perf_counter()
                     speed = interval_steps * batch_size / max(now - interval_start, 1e-9)
                     interval_start, interval_steps = now, 0
@@ -363,22 +410,24 @@ class Trainer:
                         "lr": task.learning_rates(),
                         **metrics,
                     })
-                if samples or (step == spec.total_steps):
+                if main and (samples or step == spec.total_steps):
                     self._write_sample(task, probe, precision, step)
                 if checkpoints:
                     self._write_checkpoint(task, precision, step, batch_size, device)
-                if on_progress is not None and (logs or samples or checkpoints):
+                if main and on_progress is not None and (logs or samples or checkpoints):
                     on_progress(self._progress("running", step, speed, started, steps_here, metrics, task))
         finally:
             del batches  # stops the loader's worker processes
 
         if self._checkpoint_step != step:
             self._write_checkpoint(task, precision, step, batch_size, device)
-        model_path = None
-        if status == "completed":
-            model_path = self._export(task, step)
-        self._write_status(status, step=step)
-        if on_progress is not None:
+        model_path = self.run_dir / MODEL_FILE if status == "completed" else None
+        if main:
+            if model_path is not None:
+                self._export(task, step)
+            self._write_status(status, step=step)
+        world.barrier()  # the other ranks return once the folder holds the outcome
+        if main and on_progress is not None:
             on_progress(self._progress(status, step, speed, started, steps_here, metrics, task))
         log.info("run %s %s at step %d of %d", self.run_dir, status, step, spec.total_steps)
         return self._result(status, step, metrics, model_path)
@@ -394,22 +443,42 @@ class Trainer:
             raise RunFolderError(f"{path}: data position does not match the batch size")
         task.load_state_dict(state["task"])
         precision.load_state_dict(state["precision"])
-        restore_rng(state["rng"], device)
-        log.info("resuming %s from %s (step %d)", self.run_dir, path.name, step)
+        rank, saved = self._world.rank, state.get("rng_by_rank") or [state["rng"]]
+        if rank < len(saved):
+            restore_rng(saved[rank], device)
+        else:  # a rank the checkpoint has no random state for (resumed on more processes)
+            log.info("rank %d: no random state in %s (saved by %d processes); seeding afresh",
+                     rank, path.name, len(saved))
+            _seed_everything(distributed.rank_seed(self.spec.seed, step, rank))
+        if self._world.is_main:
+            log.info("resuming %s from %s (step %d)", self.run_dir, path.name, step)
+            saved_by = int(state.get("world_size", 1))
+            if saved_by != self._world.size:
+                log.info("the checkpoint was saved by %d training processes; %d resume it", saved_by,
+                         self._world.size)
         return step
 
     def _write_checkpoint(self, task: TrainingTask, precision: Precision, step: int, batch_size: int,
                           device: torch.device) -> None:
+        """Every rank calls it (their random states are gathered); rank 0 writes the file."""
+        rng_by_rank = self._world.gather_to_main(capture_rng(device))
         folder = self.run_dir / CHECKPOINTS_DIR
-        path = save_training_checkpoint(checkpoint_path(folder, step), {
+        if not self._world.is_main:
+            self._checkpoint_path, self._checkpoint_step = checkpoint_path(folder, step), step
+            return
+        state = {
             "family": self.spec.family,
             "config": self.spec.config.to_json(),
             "step": step,
             "samples_seen": step * batch_size,
-            "task": task.state_dict(),
+            "task": task.state_dict(),  # the unwrapped networks: loadable by any number of processes
             "precision": precision.state_dict(),
-            "rng": capture_rng(device),
-        })
+            "rng": rng_by_rank[0],
+        }
+        if self._world.distributed:
+            state["world_size"] = self._world.size
+            state["rng_by_rank"] = rng_by_rank
+        path = save_training_checkpoint(checkpoint_path(folder, step), state)
         self._checkpoint_path, self._checkpoint_step = path, step
         for _, old in list_checkpoints(folder)[: -self.spec.keep_checkpoints]:
             old.unlink(missing_ok=True)
@@ -433,6 +502,7 @@ class Trainer:
             "steps": step,
             "seed": self.spec.seed,
             "device": self.spec.device,
+            "world_size": self._world.size,
             "precision": self.spec.precision,
             "config": self.spec.config.to_dict(),
             "labels": list(self._labels),
@@ -471,6 +541,7 @@ class Trainer:
             **self.spec.to_dict(),
             "status": status,
             "step": step,
+            "world_size": self._world.size,  # training processes (GPUs) of the latest attempt
             "error": error,
             "labels": list(self._labels),
             "checkpoint": relative(self._checkpoint_path),

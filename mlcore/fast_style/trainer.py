@@ -78,8 +78,9 @@ class Task(TrainingTask):
         return self._dataset.probe_batch(self.config.num_probes)
 
     def stylise(self, x01: torch.Tensor) -> torch.Tensor:
-        """The network's output in [0, 1] units, unclamped (so the losses see its real values)."""
-        return self.net(x01 * 255.0) / 255.0
+        """The network's output in [0, 1] units, unclamped (so the losses see its real values);
+        through the DDP wrapper when several processes train."""
+        return self.step_networks["transformer"](x01 * 255.0) / 255.0
 
     def train_step(self, batch: torch.Tensor) -> dict[str, float]:
         config = self.config

@@ -90,17 +90,20 @@ class Task(TrainingTask):
     def train_step(self, batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, float]:
         config = self.config
         real_a, real_b = self._network_inputs(batch)
-        fake_b = self.generator(real_a)
+        # The networks as this process trains them (DDP wrappers when several processes do).
+        generator, discriminator = self.step_networks["generator"], self.step_networks["discriminator"]
+        fake_b = generator(real_a)
 
         # D: real pairs against generated ones (G's output detached), halved as in the paper.
         loss_d = discriminator_loss(
-            self.discriminator(torch.cat([real_a, real_b], 1)),
-            self.discriminator(torch.cat([real_a, fake_b.detach()], 1)),
+            discriminator(torch.cat([real_a, real_b], 1)),
+            discriminator(torch.cat([real_a, fake_b.detach()], 1)),
             config.gan_mode,
         )
         self.optimizer_step(loss_d, self.optimizers["discriminator"])
 
-        # G: fool the updated D and stay close to B; D's weights get no gradients here.
+        # G: fool the updated D and stay close to B; D's weights get no gradients here, so D is
+        # called unwrapped: there is nothing of D's to average over the processes in this pass.
         self.discriminator.requires_grad_(False)
         try:
             losses_g = generator_losses(self.discriminator(torch.cat([real_a, fake_b], 1)), fake_b, real_b,

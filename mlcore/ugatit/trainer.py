@@ -104,7 +104,9 @@ class Task(TrainingTask):
 
     def train_step(self, batch: Any) -> dict[str, float]:
         real_a, real_b = (to_channels(x, self.channels) * 2 - 1 for x in batch)
-        n = self.networks
+        # The networks as this process trains them (DDP wrappers when several processes do);
+        # the discriminators judging in step 2 are frozen, so they are called unwrapped there.
+        n, frozen = self.step_networks, self.networks
         gen_a2b, gen_b2a = n["genA2B"], n["genB2A"]
         w = self.weights
 
@@ -121,18 +123,18 @@ class Task(TrainingTask):
         self.optimizer_step(d_loss, self.optimizers["D"])
 
         # 2. Generators.
-        with _frozen(*(n[name] for name in DISCRIMINATORS)):
+        with _frozen(*(frozen[name] for name in DISCRIMINATORS)):
             fake_a2b, cam_a2b, _ = gen_a2b(real_a)
             fake_b2a, cam_b2a, _ = gen_b2a(real_b)
             fake_a2b2a, fake_b2a2b = gen_b2a(fake_a2b)[0], gen_a2b(fake_b2a)[0]
             fake_a2a, cam_a2a, _ = gen_b2a(real_a)
             fake_b2b, cam_b2b, _ = gen_a2b(real_b)
             g_a, terms_a = generator_loss(
-                fake=[_judge(n["disGA"], fake_b2a), _judge(n["disLA"], fake_b2a)],
+                fake=[_judge(frozen["disGA"], fake_b2a), _judge(frozen["disLA"], fake_b2a)],
                 real=real_a, cycled=fake_a2b2a, identity=fake_a2a,
                 source_cam_logit=cam_b2a, identity_cam_logit=cam_a2a, weights=w)
             g_b, terms_b = generator_loss(
-                fake=[_judge(n["disGB"], fake_a2b), _judge(n["disLB"], fake_a2b)],
+                fake=[_judge(frozen["disGB"], fake_a2b), _judge(frozen["disLB"], fake_a2b)],
                 real=real_b, cycled=fake_b2a2b, identity=fake_b2b,
                 source_cam_logit=cam_a2b, identity_cam_logit=cam_b2b, weights=w)
             g_loss = g_a + g_b
