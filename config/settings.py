@@ -146,6 +146,26 @@ STORAGES = {
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- File storage ----------------------------------------------------------------------------
+# Photos, results, thumbnails and checkpoints: the MEDIA_ROOT folder above ("local", the default)
+# or an S3-compatible object store ("s3"), which workers on other machines share with the web
+# host. Objects are never public; config/storage.py says how. Workers keep what they fetch from
+# the store (model checkpoints) in a cache folder of their own, keyed by content hash.
+from .storage import default_storage as _default_storage  # noqa: E402
+
+RESTYLE_STORAGE = env("STORAGE", "local")
+STORAGES["default"] = _default_storage(
+    kind=RESTYLE_STORAGE,
+    bucket=env("STORAGE_BUCKET"),
+    endpoint_url=env("STORAGE_ENDPOINT_URL"),
+    region=env("STORAGE_REGION"),
+    access_key_id=env("STORAGE_ACCESS_KEY_ID"),
+    secret_access_key=env("STORAGE_SECRET_ACCESS_KEY"),
+    prefix=env("STORAGE_PREFIX"),
+    addressing_style=env("STORAGE_ADDRESSING_STYLE"),
+)
+RESTYLE_WORKER_CACHE_DIR = Path(env("WORKER_CACHE_DIR", VAR_DIR / "worker-cache"))
+
 # --- Restyle ---------------------------------------------------------------------------------
 
 # Real images and pretrained networks we may use but must not copy into the repository.
