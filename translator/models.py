@@ -119,6 +119,10 @@ class ModelVersion(models.Model):
     checkpoint = models.FileField(
         upload_to=_checkpoint_path, blank=True, help_text="The mlcore checkpoint (not for Gatys)."
     )
+    # Workers keep checkpoints fetched from the storage in a local cache named by this hash, and
+    # check what they fetched against it. Blank for rows stored before it: the first worker to
+    # fetch one records it.
+    checkpoint_sha256 = models.CharField(max_length=64, blank=True, editable=False)
     config = models.JSONField(
         default=dict, blank=True, help_text="Settings of families without a checkpoint (Gatys)."
     )

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..models import ArtModel, Dataset, ModelVersion, TrainingRun
+from ..worker.checkpoints import file_sha256
 from . import delivery
 from .errors import ServiceError
 
@@ -147,6 +148,7 @@ def finish_run(*, claim, result):
             source=f"training run #{run.pk} “{run.name}”", labels=list(result.labels),
         )
         with open(result.model_path, "rb") as fh:
+            version.checkpoint_sha256 = file_sha256(fh)
             version.checkpoint.save("model.safetensors", File(fh), save=False)
         if result.sample_path:
             with open(result.sample_path, "rb") as fh:
