@@ -173,3 +173,15 @@ def test_with_the_local_folder_a_worker_loads_the_stored_file_itself(worker_cach
     conversion = convert_afresh(services.create_conversion(owner=user, upload=upload_file(), art_model=art_model))
     assert conversion.status == Conversion.Status.SUCCEEDED, conversion.error
     assert not worker_cache.exists()
+
+
+def test_the_admin_gets_a_versions_preview_from_s3_and_a_404_once_it_is_lost(s3_storage, admin_client, art_model):
+    from django.core.files.base import ContentFile
+
+    version = art_model.current_version
+    version.preview.save("preview.jpg", ContentFile(b"\xff\xd8preview"), save=True)
+    url = reverse("admin:translator_modelversion_preview", args=[version.pk])
+    response = admin_client.get(url)
+    assert response.status_code == 200 and b"".join(response.streaming_content) == b"\xff\xd8preview"
+    s3_storage.delete(version.preview.name)
+    assert admin_client.get(url).status_code == 404
