@@ -185,3 +185,33 @@ def test_the_admin_gets_a_versions_preview_from_s3_and_a_404_once_it_is_lost(s3_
     assert response.status_code == 200 and b"".join(response.streaming_content) == b"\xff\xd8preview"
     s3_storage.delete(version.preview.name)
     assert admin_client.get(url).status_code == 404
+
+
+def test_an_uploaded_dataset_stays_in_the_bucket_and_its_thumbnails_are_stored_there(
+    s3_storage, admin_client, media_root, worker_cache_dir, make_image_bytes
+):
+    import zipfile
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from translator.models import Dataset
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        for name in ("style.jpg", "content/a.jpg", "content/b.jpg"):
+            archive.writestr(name, make_image_bytes("JPEG", size=(40, 30)))
+    dataset = services.create_dataset(name="starry", family="fast_style",
+                                      archive=SimpleUploadedFile("d.zip", buf.getvalue()))
+    dataset = services.check_dataset(dataset_id=dataset.pk)
+    assert dataset.status == Dataset.Status.READY, dataset.problems
+    keys = s3_storage.keys()
+    assert dataset.archive.name in keys
+    assert services.datasets.sample_thumbnail_name(dataset, 0) in keys
+    response = admin_client.get(reverse("admin:translator_dataset_sample", args=[dataset.pk, 0]))
+    assert response.status_code == 200
+    assert not media_root.exists() or not any(p.is_file() for p in media_root.rglob("*"))
+    scratch = services.datasets.scratch_folder(dataset)
+    assert scratch.is_dir() and scratch.parent.parent == worker_cache_dir
+    services.delete_dataset_files(dataset=dataset)
+    assert not any(k.startswith("datasets/") for k in s3_storage.keys())
+    assert not scratch.exists()

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from django.conf import settings
 
 from .. import services
+from ..services.datasets import local_dataset_folder
 
 log = logging.getLogger("translator.training")
 
@@ -24,7 +25,7 @@ def trainer_for(run):
     if (run.run_dir / "run.json").exists():
         return engine.Trainer.open(run.run_dir, device=run.device, num_workers=settings.RESTYLE_TRAINING_DATA_WORKERS)
     training = get_family(run.family).training
-    inputs = training.dataset_inputs(run.dataset.folder)
+    inputs = training.dataset_inputs(str(local_dataset_folder(run.dataset)))
     if run.family == "fast_style" and settings.RESTYLE_VGG16_WEIGHTS:
         inputs["vgg_weights"] = settings.RESTYLE_VGG16_WEIGHTS
     total = run.total_steps
