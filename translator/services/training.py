@@ -201,7 +201,10 @@ def sweep_runs(*, now=None):
 
 
 def delete_run_files(*, run):
+    from ..worker import run_files
+
     shutil.rmtree(run.run_dir, ignore_errors=True)
+    run_files.delete(run)
 
 
 # --- versions -------------------------------------------------------------------------------

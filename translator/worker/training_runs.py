@@ -9,6 +9,7 @@ from django.conf import settings
 
 from .. import services
 from ..services.datasets import local_dataset_folder
+from . import run_files
 
 log = logging.getLogger("translator.training")
 
@@ -18,11 +19,13 @@ LOG_FILE = "train.log"
 
 
 def trainer_for(run):
-    """The mlcore Trainer of `run`: resumed from its folder when it has one, else created."""
+    """The mlcore Trainer of `run`: resumed from its folder when it has one (here, or in the
+    storage from an attempt on another host), else created."""
     from mlcore import engine
     from mlcore.registry import get_family
 
-    if (run.run_dir / "run.json").exists():
+    if (run.run_dir / "run.json").exists() or run_files.pull(run):
+        local_dataset_folder(run.dataset)  # an uploaded dataset unpacked here, where run.json expects it
         return engine.Trainer.open(run.run_dir, device=run.device, num_workers=settings.RESTYLE_TRAINING_DATA_WORKERS)
     training = get_family(run.family).training
     inputs = training.dataset_inputs(str(local_dataset_folder(run.dataset)))
@@ -95,30 +98,44 @@ def run_log(run):
             lg.removeHandler(handler)
             lg.setLevel(level)
         handler.close()
+        try:  # what this attempt left, for the live page and whichever worker resumes it
+            run_files.push(run.pk, run.run_dir)
+        except Exception:
+            log.exception("run %s: pushing its files to the storage failed", run.pk)
 
 
 def run_metrics(run):
     """Every metrics record the run has logged so far (none before it starts)."""
-    if not (run.run_dir / "metrics.jsonl").exists():
-        return []
-    from mlcore import engine
-
-    return engine.read_metrics(run.run_dir)
+    return run_files.read_metrics(run)
 
 
 def log_tail(run, lines=40):
-    path = run.run_dir / LOG_FILE
-    if not path.exists():
+    data = run_files.read(run, LOG_FILE)
+    if not data:
         return ""
-    with open(path, "rb") as fh:
-        fh.seek(0, 2)
-        fh.seek(max(0, fh.tell() - 64 * 1024))
-        return "\n".join(fh.read().decode("utf-8", "replace").splitlines()[-lines:])
+    return "\n".join(data[-64 * 1024:].decode("utf-8", "replace").splitlines()[-lines:])
+
+
+def latest_sample(run):
+    """The JPEG bytes of the run's latest sample grid, or None before the first."""
+    return run_files.read(run, "samples/latest.jpg")
+
+
+def has_sample(run):
+    return run_files.exists(run, "samples/latest.jpg")
 
 
 def report_progress(claim):
+    from ..models import TrainingRun
+
+    run = TrainingRun(pk=claim.pk)  # only its id and folder are needed here
+
     def on_progress(progress):
         services.record_run_progress(claim=claim, progress=progress)
+        try:
+            run_files.push(run.pk, run.run_dir, force=False)
+        except Exception:  # the run goes on; the next push tries again
+            log.exception("run %s: pushing its files to the storage failed", run.pk)
         losses = " ".join(f"{k}={v:.4g}" for k, v in sorted(progress.metrics.items()))
         log.info("step %d/%d %s %.2f img/s", progress.step, progress.total_steps, losses, progress.images_per_second)
 
