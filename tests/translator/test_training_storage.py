@@ -90,3 +90,18 @@ def test_with_the_local_storage_nothing_is_copied(media_root, style_dataset):  #
     run_training(run.pk)
     assert run_files.storage_is_local()
     assert not (media_root / "runs").exists()
+
+
+def test_a_worker_whose_run_was_claimed_again_pushes_nothing_over_the_new_attempts_files(s3_storage, stopped_run):
+    from translator.services.delivery import Claim
+
+    def stored_log():
+        return s3_storage.server.client().get_object(
+            Bucket=s3_storage.server.bucket, Key=f"{s3_storage.prefix}/runs/run-{stopped_run.pk}/train.log"
+        )["Body"].read()
+
+    (stopped_run.run_dir / "train.log").write_text("written after the run was taken over\n")
+    run_files.push(Claim(pk=stopped_run.pk, token="an-earlier-attempt", attempt=1))
+    assert b"taken over" not in stored_log()
+    run_files.push(Claim(pk=stopped_run.pk, token=stopped_run.claim_token, attempt=stopped_run.attempts))
+    assert stored_log() == b"written after the run was taken over\n"

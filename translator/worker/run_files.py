@@ -39,16 +39,24 @@ def storage_name(run_id, relative):
     return f"runs/run-{run_id}/{relative}"
 
 
-def push(run_id, run_dir, *, force=True):
-    """Copy the run folder's files that changed since this process last pushed them into the
-    storage; without `force`, only when the last push is PUSH_EVERY_SECONDS old."""
+def push(claim, *, force=True):
+    """Copy the files of the claimed run's folder that changed since this process last pushed
+    them into the storage; without `force`, only when the last push is PUSH_EVERY_SECONDS old.
+    Nothing once another attempt has claimed the run (a worker presumed dead that comes back
+    must not put its older files over the new attempt's)."""
+    from ..models import TrainingRun
+
     if storage_is_local():
         return
+    run_id = claim.pk
     now = time.monotonic()
     if not force and now - _last_push.get(run_id, 0) < PUSH_EVERY_SECONDS:
         return
     _last_push[run_id] = now
-    run_dir = Path(run_dir)
+    if not TrainingRun.objects.filter(pk=run_id, claim_token=claim.token).exists():
+        log.warning("run %s is no longer this worker's: its files are not pushed", run_id)
+        return
+    run_dir = TrainingRun(pk=run_id).run_dir
     relatives = list(SHOWN)
     try:
         checkpoint = json.loads((run_dir / "run.json").read_text()).get("checkpoint")
@@ -98,18 +106,23 @@ def pull(run):
     return True
 
 
-def read(run, relative):
-    """The bytes of a run file (from the run folder here, else from the storage), or None."""
+def read(run, relative, *, tail=None):
+    """The bytes of a run file (from the run folder here, else from the storage), or None;
+    with `tail`, at most its last `tail` bytes."""
     local = run.run_dir / relative
     if local.is_file():
-        return local.read_bytes()
+        with open(local, "rb") as fh:
+            if tail:
+                fh.seek(max(0, local.stat().st_size - tail))
+            return fh.read()
     if storage_is_local():
         return None
     try:
         with default_storage.open(storage_name(run.pk, relative), "rb") as fh:
-            return fh.read()
+            data = fh.read()
     except FileNotFoundError:
         return None
+    return data[-tail:] if tail else data
 
 
 def exists(run, relative):

@@ -72,11 +72,24 @@ class StopPoll:
         return self._answer
 
 
+@contextmanager
 def heartbeat(claim):
     """Tell the database every few seconds that this run's worker is alive, even during a
     step that takes minutes; a run whose heartbeat stops is failed by the sweeper (resumable).
-    Yields an Event set once the run is no longer this worker's."""
-    return services.keep_lease(lambda: services.beat(claim=claim), every=HEARTBEAT_SECONDS)
+    Yields an Event set once the run is no longer this worker's. When the attempt ends, what it
+    left goes to the storage, for the live page and whichever worker resumes the run."""
+    with services.keep_lease(lambda: services.beat(claim=claim), every=HEARTBEAT_SECONDS) as lease_lost:
+        try:
+            yield lease_lost
+        finally:
+            push_files(claim, force=True)
+
+
+def push_files(claim, *, force):
+    try:
+        run_files.push(claim, force=force)
+    except Exception:  # the run goes on (or has ended); the next push tries again
+        log.exception("run %s: pushing its files to the storage failed", claim.pk)
 
 
 @contextmanager
@@ -98,10 +111,6 @@ def run_log(run):
             lg.removeHandler(handler)
             lg.setLevel(level)
         handler.close()
-        try:  # what this attempt left, for the live page and whichever worker resumes it
-            run_files.push(run.pk, run.run_dir)
-        except Exception:
-            log.exception("run %s: pushing its files to the storage failed", run.pk)
 
 
 def run_metrics(run):
@@ -110,10 +119,10 @@ def run_metrics(run):
 
 
 def log_tail(run, lines=40):
-    data = run_files.read(run, LOG_FILE)
+    data = run_files.read(run, LOG_FILE, tail=64 * 1024)
     if not data:
         return ""
-    return "\n".join(data[-64 * 1024:].decode("utf-8", "replace").splitlines()[-lines:])
+    return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
 
 
 def latest_sample(run):
@@ -126,16 +135,9 @@ def has_sample(run):
 
 
 def report_progress(claim):
-    from ..models import TrainingRun
-
-    run = TrainingRun(pk=claim.pk)  # only its id and folder are needed here
-
     def on_progress(progress):
         services.record_run_progress(claim=claim, progress=progress)
-        try:
-            run_files.push(run.pk, run.run_dir, force=False)
-        except Exception:  # the run goes on; the next push tries again
-            log.exception("run %s: pushing its files to the storage failed", run.pk)
+        push_files(claim, force=False)
         losses = " ".join(f"{k}={v:.4g}" for k, v in sorted(progress.metrics.items()))
         log.info("step %d/%d %s %.2f img/s", progress.step, progress.total_steps, losses, progress.images_per_second)
 
