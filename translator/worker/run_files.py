@@ -134,13 +134,16 @@ def exists(run, relative):
 def read_metrics(run):
     """The run's metrics records, read by mlcore's own reader (from a copy when they come from
     the storage)."""
-    from mlcore import engine
-
+    # mlcore (and torch) load only when there are metrics to read: the runs' list needs none.
     if (run.run_dir / "metrics.jsonl").is_file():
+        from mlcore import engine
+
         return engine.read_metrics(run.run_dir)
     data = read(run, "metrics.jsonl")
     if data is None:
         return []
+    from mlcore import engine
+
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "metrics.jsonl").write_bytes(data)
         return engine.read_metrics(tmp)
