@@ -124,6 +124,26 @@ STORAGES = {
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- File storage ----------------------------------------------------------------------------
+# Photos, results, thumbnails and checkpoints: the MEDIA_ROOT folder above ("local", the default)
+# or an S3-compatible object store ("s3"), which workers on other machines share with the web
+# host. Objects are never public; config/storage.py says how. Workers keep what they fetch from
+# the store (model checkpoints) in a cache folder of their own, keyed by content hash.
+from .storage import default_storage as _default_storage  # noqa: E402
+
+RESTYLE_STORAGE = env.str("RESTYLE_STORAGE", default="local")
+STORAGES["default"] = _default_storage(
+    kind=RESTYLE_STORAGE,
+    bucket=env.str("RESTYLE_STORAGE_BUCKET", default=None),
+    endpoint_url=env.str("RESTYLE_STORAGE_ENDPOINT_URL", default=None),
+    region=env.str("RESTYLE_STORAGE_REGION", default=None),
+    access_key_id=env.str("RESTYLE_STORAGE_ACCESS_KEY_ID", default=None),
+    secret_access_key=env.str("RESTYLE_STORAGE_SECRET_ACCESS_KEY", default=None),
+    prefix=env.str("RESTYLE_STORAGE_PREFIX", default=None),
+    addressing_style=env.str("RESTYLE_STORAGE_ADDRESSING_STYLE", default=None),
+)
+RESTYLE_WORKER_CACHE_DIR = env.path("RESTYLE_WORKER_CACHE_DIR", default=VAR_DIR / "worker-cache")
+
 # --- Restyle ---------------------------------------------------------------------------------
 
 # Real images and pretrained networks we may use but must not copy into the repository.

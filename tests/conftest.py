@@ -33,3 +33,45 @@ def make_image_bytes():
         return buf.getvalue()
 
     return make
+
+
+# --- S3-compatible storage ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """moto's S3 server, a real HTTP endpoint of this test session's own, with one bucket."""
+    from s3_server import MotoS3Server
+
+    server = MotoS3Server(tmp_path_factory.mktemp("moto")).start()
+    yield server
+    server.stop()
+
+
+class S3Store:
+    """One test's corner of the bucket: the settings point there, `keys()` lists it."""
+
+    def __init__(self, server, prefix):
+        self.server, self.prefix = server, prefix
+
+    def keys(self):
+        return self.server.keys(self.prefix)
+
+    def env(self):
+        return self.server.env(self.prefix)
+
+    def delete(self, name):
+        self.server.client().delete_object(Bucket=self.server.bucket, Key=f"{self.prefix}/{name}")
+
+    def acl(self, name):
+        return self.server.client().get_object_acl(Bucket=self.server.bucket, Key=f"{self.prefix}/{name}")
+
+
+@pytest.fixture
+def s3_storage(settings, s3_server):
+    """This test's files go to the S3 server, under a prefix of its own (so it counts only its own)."""
+    import uuid
+
+    prefix = f"t-{uuid.uuid4().hex[:10]}"
+    settings.STORAGES = s3_server.storages(settings.STORAGES, prefix)
+    return S3Store(s3_server, prefix)

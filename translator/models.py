@@ -126,6 +126,10 @@ class ModelVersion(models.Model):
     checkpoint = models.FileField(
         upload_to=_checkpoint_path, blank=True, help_text="The mlcore checkpoint (not for Gatys)."
     )
+    # Workers keep checkpoints fetched from the storage in a local cache named by this hash, and
+    # check what they fetched against it. Blank for rows stored before it: the first worker to
+    # fetch one records it.
+    checkpoint_sha256 = models.CharField(max_length=64, blank=True, editable=False)
     config = models.JSONField(
         default=dict, blank=True, help_text="Settings of families without a checkpoint (Gatys)."
     )
@@ -256,8 +260,8 @@ def _archive_path(dataset, filename):
 
 
 class Dataset(DeliveredJob):
-    """Training data for one family: an uploaded zip (unpacked under the media folder) or a
-    folder on the server inside an allowed root (used where it is)."""
+    """Training data for one family: an uploaded zip (kept in the storage, unpacked on each worker
+    that needs it) or a folder on the server inside an allowed root (used where it is)."""
 
     class Status(models.TextChoices):
         CHECKING = "checking", "Checking"
@@ -268,12 +272,12 @@ class Dataset(DeliveredJob):
     queue = models.CharField(max_length=64, default="slow.cpu", help_text="The Celery queue its checks go to.")
     family = models.CharField(max_length=32, choices=TrainableFamily.choices)
     archive = models.FileField(
-        upload_to=_archive_path, blank=True, help_text="A .zip of the dataset (it is unpacked, then removed)."
+        upload_to=_archive_path, blank=True, help_text="A .zip of the dataset (kept; each worker unpacks it)."
     )
     server_path = models.CharField(
         max_length=500, blank=True, help_text="Or a folder on the server, inside RESTYLE_DATASET_ROOTS."
     )
-    folder = models.CharField(max_length=500, blank=True, help_text="Where the data is, once checked.")
+    folder = models.CharField(max_length=500, blank=True, help_text="Where the data is, once checked (for an archive: on the worker that checked it).")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CHECKING)
     counts = models.JSONField(default=dict, blank=True)
     samples = models.JSONField(default=list, blank=True, help_text="Sample image paths, relative to the folder.")

@@ -24,6 +24,13 @@ def media_root(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
+@pytest.fixture(autouse=True)
+def worker_cache_dir(settings, tmp_path):
+    """The worker's own cache (checkpoints fetched from the storage, unpacked datasets): one per test."""
+    settings.RESTYLE_WORKER_CACHE_DIR = tmp_path / "worker-cache"
+    return settings.RESTYLE_WORKER_CACHE_DIR
+
+
 def stored_files(root):
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 

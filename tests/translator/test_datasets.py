@@ -34,16 +34,40 @@ def checked(dataset):
     return services.check_dataset(dataset_id=dataset.pk)
 
 
-def test_an_uploaded_zip_is_unpacked_checked_and_ready(make_zip, media_root):
+def test_an_uploaded_zip_is_unpacked_checked_and_ready(make_zip, media_root, worker_cache_dir):
     dataset = services.create_dataset(name="starry", family="fast_style", archive=make_zip(GOOD_STYLE_SET))
     assert dataset.status == Dataset.Status.CHECKING
     dataset = checked(dataset)
     assert dataset.status == Dataset.Status.READY, dataset.problems
     assert dataset.counts == {"style images": 1, "content photos": 2}
     assert dataset.file_count == 3 and dataset.samples[0] == "style.jpg"
-    assert (media_root / "datasets" / str(dataset.pk) / "content" / "b" / "c.jpg").is_file()
-    assert not dataset.archive  # the archive goes once unpacked
-    assert not list((media_root / "datasets" / "uploads").glob("*"))
+    # Unpacked in the checking worker's scratch; the archive stays in the storage for the others.
+    unpacked = services.datasets.scratch_folder(dataset)
+    assert unpacked.parent == worker_cache_dir / "datasets" and dataset.folder == str(unpacked)
+    assert (unpacked / "content" / "b" / "c.jpg").is_file()
+    assert dataset.archive and (media_root / dataset.archive.name).is_file()
+    assert not (media_root / "datasets" / str(dataset.pk) / "content").exists()
+
+
+def test_a_worker_that_did_not_check_the_dataset_unpacks_it_from_the_storage(make_zip, settings, tmp_path):
+    dataset = checked(services.create_dataset(name="starry", family="fast_style", archive=make_zip(GOOD_STYLE_SET)))
+    settings.RESTYLE_WORKER_CACHE_DIR = tmp_path / "another-host"
+    folder = services.datasets.local_dataset_folder(dataset)
+    assert folder == tmp_path / "another-host" / "datasets" / services.datasets.scratch_folder(dataset).name
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.jpg")) == [
+        "content/a.jpg", "content/b/c.jpg", "style.jpg"]
+
+
+def test_the_admin_shows_sample_thumbnails_from_the_storage(admin_client, make_zip, media_root):
+    from PIL import Image
+
+    dataset = checked(services.create_dataset(name="starry", family="fast_style", archive=make_zip(GOOD_STYLE_SET)))
+    url = reverse("admin:translator_dataset_sample", args=[dataset.pk, 0])
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    assert Image.open(io.BytesIO(b"".join(response.streaming_content))).format == "JPEG"
+    (media_root / services.datasets.sample_thumbnail_name(dataset, 0)).unlink()
+    assert admin_client.get(url).status_code == 404
 
 
 def test_a_single_top_folder_in_the_archive_becomes_the_root(make_zip):

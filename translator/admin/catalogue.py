@@ -1,10 +1,11 @@
 from django.contrib import admin, messages
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from .. import services
+from ..files import media_response
 from ..models import ArtModel, ModelVersion
 
 
@@ -102,7 +103,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         version = get_object_or_404(ModelVersion, pk=pk)
         if not version.preview:
             raise Http404("This version has no preview.")
-        return FileResponse(version.preview.open("rb"), content_type="image/jpeg")
+        return media_response(version.preview, what="preview", cache="private, max-age=3600")
 
     def publish_view(self, request, pk):
         version = get_object_or_404(ModelVersion, pk=pk)

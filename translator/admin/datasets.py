@@ -1,18 +1,16 @@
-import io
-from pathlib import Path
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from PIL import Image
 
 from .. import services
 from ..models import Dataset
+from ..services.datasets import sample_thumbnail_name
 
 
 class DatasetForm(forms.ModelForm):
@@ -78,15 +76,11 @@ class DatasetAdmin(admin.ModelAdmin):
         dataset = get_object_or_404(Dataset, pk=pk)
         if index >= len(dataset.samples):
             raise Http404("No such sample.")
-        file = Path(dataset.folder) / dataset.samples[index]
-        if not file.is_file():
-            raise Http404("The sample file is gone.")
-        image = Image.open(file)
-        image.thumbnail((240, 240))
-        buf = io.BytesIO()
-        image.convert("RGB").save(buf, "JPEG", quality=85)
-        buf.seek(0)
-        return FileResponse(buf, content_type="image/jpeg")
+        try:
+            handle = default_storage.open(sample_thumbnail_name(dataset, index), "rb")
+        except FileNotFoundError:
+            raise Http404("The sample's thumbnail is not in storage; check the dataset again to make it.")
+        return FileResponse(handle, content_type="image/jpeg")
 
     def check_view(self, request, pk):
         if request.method == "POST":

@@ -4,7 +4,7 @@ clone, all through services."""
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.http import FileResponse, Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -141,7 +141,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/translator/trainingrun/live.html", self._live_context(run))
 
     def _live_context(self, run):
-        has_sample = (run.run_dir / "samples" / "latest.jpg").exists()
+        has_sample = training_runs.has_sample(run)
         return {
             "run": run,
             "percent": round(100 * run.step / run.total_steps) if run.total_steps else 0,
@@ -156,10 +156,10 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
     def sample(self, request, pk):
         run = get_object_or_404(TrainingRun, pk=pk)
-        latest = run.run_dir / "samples" / "latest.jpg"
-        if not latest.exists():
+        latest = training_runs.latest_sample(run)
+        if latest is None:
             raise Http404("No sample grid yet.")
-        response = FileResponse(open(latest, "rb"), content_type="image/jpeg")
+        response = HttpResponse(latest, content_type="image/jpeg")
         response["Cache-Control"] = "no-cache"
         return response
 

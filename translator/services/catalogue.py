@@ -8,6 +8,7 @@ from django.db import transaction
 
 from ..models import ArtModel, ModelVersion
 from ..worker import catalogue
+from ..worker.checkpoints import file_sha256
 from .errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -30,12 +31,22 @@ def add_model_version(*, art_model, checkpoint_path, source="", publish=True):
     """Store a checkpoint file as the next version of `art_model`, optionally making it current."""
     version = ModelVersion(art_model=art_model, number=next_version_number(art_model), source=source)
     with open(checkpoint_path, "rb") as fh:
+        version.checkpoint_sha256 = file_sha256(fh)
         version.checkpoint.save(Path(checkpoint_path).name, File(fh), save=False)
     version.save()
     if publish:
         art_model.current_version = version
         art_model.save(update_fields=["current_version"])
     return version
+
+
+def record_checkpoint_sha256(*, version, sha256):
+    """The hash of a checkpoint stored before hashes were recorded, as its first fetch found it
+    (only while the row still names that file and has none)."""
+    ModelVersion.objects.filter(pk=version.pk, checkpoint=version.checkpoint.name, checkpoint_sha256="").update(
+        checkpoint_sha256=sha256
+    )
+    version.checkpoint_sha256 = sha256
 
 
 def set_model_preview(*, art_model, jpeg_bytes):

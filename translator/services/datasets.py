@@ -1,18 +1,24 @@
-"""Training datasets: an uploaded zip unpacked safely, or a server folder inside an allowed root;
-then every file checked (images like uploads) and the layout checked by the family
-(translator.worker.datasets)."""
+"""Training datasets: an uploaded zip (kept in the storage, unpacked safely on each worker that
+needs it), or a server folder inside an allowed root; then every file checked (images like
+uploads), the layout checked by the family (translator.worker.datasets) and the samples'
+thumbnails stored for the admin's page."""
+import io
 import logging
 import shutil
 import stat
+import uuid
 import zipfile
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from PIL import Image
 
 from ..models import Dataset
 from ..uploads import validate_image_upload
@@ -122,7 +128,7 @@ def check_dataset(*, dataset_id, claim=None):
     problems = []
     if dataset.archive:
         try:
-            dataset.folder = str(_unpack(dataset))
+            dataset.folder = str(local_dataset_folder(dataset, fresh=True))
         except DatasetArchiveError as exc:
             _record(dataset, problems=[str(exc)], counts={}, samples=[], claim=claim)
             return dataset
@@ -133,8 +139,52 @@ def check_dataset(*, dataset_id, claim=None):
     report = family_report(dataset.family, folder)
     problems += list(report.problems)
     samples = [str(Path(p).relative_to(folder)) for p in report.samples[:SAMPLES_SHOWN]]
+    _store_sample_thumbnails(dataset, folder, samples)
     _record(dataset, problems=problems, counts=report.counts, samples=samples, claim=claim)
     return dataset
+
+
+def sample_thumbnail_name(dataset, index):
+    """The storage name of the thumbnail of the dataset's `index`-th sample image."""
+    return f"datasets/{dataset.pk}/samples/{index}.jpg"
+
+
+def _store_sample_thumbnails(dataset, folder, samples):
+    """The admin's dataset page shows its samples from the storage: the web host need not have
+    the dataset's files (they are on the workers, or in an archive in the storage)."""
+    for index in range(SAMPLES_SHOWN):
+        default_storage.delete(sample_thumbnail_name(dataset, index))
+    for index, sample in enumerate(samples):
+        try:
+            with Image.open(folder / sample) as image:
+                image.thumbnail((240, 240))
+                buf = io.BytesIO()
+                image.convert("RGB").save(buf, "JPEG", quality=85)
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+            # The checks above have named the file's problem already.
+            log.warning("dataset %s: no thumbnail of %s (%s)", dataset.pk, sample, exc)
+            continue
+        default_storage.save(sample_thumbnail_name(dataset, index), ContentFile(buf.getvalue()))
+
+
+def scratch_folder(dataset):
+    """This machine's unpacked copy of an uploaded dataset, in the worker cache, named after the
+    archive's stored name (which no other archive ever has)."""
+    return Path(settings.RESTYLE_WORKER_CACHE_DIR) / "datasets" / PurePosixPath(dataset.archive.name).stem
+
+
+def local_dataset_folder(dataset, *, fresh=False):
+    """The folder this machine reads the dataset from. A server folder is used where it is (it
+    must be on every worker that trains on it); an uploaded archive stays in the storage and is
+    unpacked into this machine's scratch the first time it is needed here (`fresh`: again), so a
+    worker on another host than the one that checked it trains on the same files."""
+    if not dataset.archive:
+        return Path(dataset.folder)
+    destination = scratch_folder(dataset)
+    if fresh or not destination.is_dir():
+        _unpack(dataset, destination)
+    entries = [p for p in destination.iterdir() if not _is_junk(p.relative_to(destination))]
+    return entries[0] if len(entries) == 1 and entries[0].is_dir() else destination
 
 
 def _record(dataset, *, problems, counts, samples, claim=None):
@@ -191,26 +241,23 @@ class _SizedFile:
         return getattr(self._fh, name)
 
 
-def _unpack(dataset):
-    """Unpack the dataset's archive into its own folder under the media root, then drop the
-    archive. A single top-level folder in the archive becomes the dataset's root."""
-    destination = Path(settings.MEDIA_ROOT) / "datasets" / str(dataset.pk)
-    shutil.rmtree(destination, ignore_errors=True)
+def _unpack(dataset, destination):
+    """Unpack the dataset's archive (from the storage) into `destination`: first beside it, then
+    renamed into place, so a folder that exists is always complete."""
+    partial = destination.with_name(f".{destination.name}-{uuid.uuid4().hex[:8]}")
     try:
         with dataset.archive.open("rb") as fh:
             unpack_zip(
                 fh,
-                destination,
+                partial,
                 max_bytes=settings.RESTYLE_DATASET_MAX_MB * 1024 * 1024,
                 max_files=settings.RESTYLE_DATASET_MAX_FILES,
             )
-    except DatasetArchiveError:
+        partial.mkdir(parents=True, exist_ok=True)  # an archive of folders only is still a folder
         shutil.rmtree(destination, ignore_errors=True)
-        raise
+        partial.rename(destination)
     finally:
-        dataset.archive.delete(save=False)
-    entries = [p for p in destination.iterdir() if not _is_junk(p.relative_to(destination))]
-    return entries[0] if len(entries) == 1 and entries[0].is_dir() else destination
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 def unpack_zip(fileobj, destination, *, max_bytes, max_files):
@@ -267,7 +314,11 @@ def _check_member(member):
 def delete_dataset_files(*, dataset):
     """Remove an uploaded dataset's unpacked files (never a server folder's)."""
     if not dataset.server_path:
+        # Where datasets were unpacked before they stayed in the storage.
         shutil.rmtree(Path(settings.MEDIA_ROOT) / "datasets" / str(dataset.pk), ignore_errors=True)
     if dataset.archive:
+        shutil.rmtree(scratch_folder(dataset), ignore_errors=True)  # this machine's copy; see README
         dataset.archive.delete(save=False)
+    for index in range(SAMPLES_SHOWN):
+        default_storage.delete(sample_thumbnail_name(dataset, index))
 

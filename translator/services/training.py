@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from .. import routing
 from ..models import ArtModel, Dataset, ModelVersion, TrainingRun
+from ..worker.checkpoints import file_sha256
 from . import catalogue, delivery
 from .errors import ServiceError
 
@@ -155,6 +156,7 @@ def finish_run(*, claim, result):
             source=f"training run #{run.pk} “{run.name}”", labels=list(result.labels),
         )
         with open(result.model_path, "rb") as fh:
+            version.checkpoint_sha256 = file_sha256(fh)
             version.checkpoint.save("model.safetensors", File(fh), save=False)
         if result.sample_path:
             with open(result.sample_path, "rb") as fh:
@@ -207,7 +209,10 @@ def sweep_runs(*, now=None):
 
 
 def delete_run_files(*, run):
+    from ..worker import run_files
+
     shutil.rmtree(run.run_dir, ignore_errors=True)
+    run_files.delete(run)
 
 
 # --- versions -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.conf import settings
 from PIL import Image
 
 from ..models import Family
+from .checkpoints import StoredFileCorrupt, local_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ def inferer_for(version):
             return _cache[key], 0.0
         started = time.perf_counter()
         inferer = Inferer.load(
-            version.checkpoint.path,
+            local_checkpoint(version),
             device=settings.RESTYLE_INFERENCE_DEVICE,
             dtype=settings.RESTYLE_INFERENCE_DTYPE,
         )
@@ -107,7 +108,7 @@ def failure_reason(exc, *, conversion_id):
         log.warning("conversion %s: %s (RESTYLE_CONVERSION_MEMORY_MB)", conversion_id, exc)
         return ("This model needs more memory than this server gives a conversion; an "
                 "administrator has to raise RESTYLE_CONVERSION_MEMORY_MB or use a smaller model.")
-    if isinstance(exc, CheckpointError):
+    if isinstance(exc, (CheckpointError, StoredFileCorrupt)):
         log.error("conversion %s: the model file did not load", conversion_id, exc_info=exc)
         return ("The conversion failed: this model's network file could not be loaded. "
                 "Please choose another model; an administrator has to reinstall this one.")

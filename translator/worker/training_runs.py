@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from django.conf import settings
 
 from .. import services
+from ..services.datasets import local_dataset_folder
+from . import run_files
 
 log = logging.getLogger("translator.training")
 
@@ -17,17 +19,19 @@ LOG_FILE = "train.log"
 
 
 def trainer_for(run):
-    """The mlcore Trainer of `run`: resumed from its folder when it has one, else created."""
+    """The mlcore Trainer of `run`: resumed from its folder when it has one (here, or in the
+    storage from an attempt on another host), else created."""
     from mlcore import engine
     from mlcore.registry import get_family
 
-    if (run.run_dir / "run.json").exists():
+    if (run.run_dir / "run.json").exists() or run_files.pull(run):
+        local_dataset_folder(run.dataset)  # an uploaded dataset unpacked here, where run.json expects it
         # Resumed on this worker's device, whichever device the run began on.
         return engine.Trainer.open(
             run.run_dir, device=settings.RESTYLE_WORKER_DEVICE, num_workers=settings.RESTYLE_TRAINING_DATA_WORKERS
         )
     training = get_family(run.family).training
-    inputs = training.dataset_inputs(run.dataset.folder)
+    inputs = training.dataset_inputs(str(local_dataset_folder(run.dataset)))
     if run.family == "fast_style" and settings.RESTYLE_VGG16_WEIGHTS:
         inputs["vgg_weights"] = settings.RESTYLE_VGG16_WEIGHTS
     total = run.total_steps
@@ -71,11 +75,24 @@ class StopPoll:
         return self._answer
 
 
+@contextmanager
 def heartbeat(claim):
     """Tell the database every few seconds that this run's worker is alive, even during a
     step that takes minutes; a run whose heartbeat stops is failed by the sweeper (resumable).
-    Yields an Event set once the run is no longer this worker's."""
-    return services.keep_lease(lambda: services.beat(claim=claim), every=HEARTBEAT_SECONDS)
+    Yields an Event set once the run is no longer this worker's. When the attempt ends, what it
+    left goes to the storage, for the live page and whichever worker resumes the run."""
+    with services.keep_lease(lambda: services.beat(claim=claim), every=HEARTBEAT_SECONDS) as lease_lost:
+        try:
+            yield lease_lost
+        finally:
+            push_files(claim, force=True)
+
+
+def push_files(claim, *, force):
+    try:
+        run_files.push(claim, force=force)
+    except Exception:  # the run goes on (or has ended); the next push tries again
+        log.exception("run %s: pushing its files to the storage failed", claim.pk)
 
 
 @contextmanager
@@ -101,26 +118,29 @@ def run_log(run):
 
 def run_metrics(run):
     """Every metrics record the run has logged so far (none before it starts)."""
-    if not (run.run_dir / "metrics.jsonl").exists():
-        return []
-    from mlcore import engine
-
-    return engine.read_metrics(run.run_dir)
+    return run_files.read_metrics(run)
 
 
 def log_tail(run, lines=40):
-    path = run.run_dir / LOG_FILE
-    if not path.exists():
+    data = run_files.read(run, LOG_FILE, tail=64 * 1024)
+    if not data:
         return ""
-    with open(path, "rb") as fh:
-        fh.seek(0, 2)
-        fh.seek(max(0, fh.tell() - 64 * 1024))
-        return "\n".join(fh.read().decode("utf-8", "replace").splitlines()[-lines:])
+    return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
+
+
+def latest_sample(run):
+    """The JPEG bytes of the run's latest sample grid, or None before the first."""
+    return run_files.read(run, "samples/latest.jpg")
+
+
+def has_sample(run):
+    return run_files.exists(run, "samples/latest.jpg")
 
 
 def report_progress(claim):
     def on_progress(progress):
         services.record_run_progress(claim=claim, progress=progress)
+        push_files(claim, force=False)
         losses = " ".join(f"{k}={v:.4g}" for k, v in sorted(progress.metrics.items()))
         log.info("step %d/%d %s %.2f img/s", progress.step, progress.total_steps, losses, progress.images_per_second)
 
