@@ -5,7 +5,7 @@ Public surface (what the CLI and the web app's Celery tasks call):
 - ``start(run_dir, family=, config=, inputs=, steps=, seed=, device=, precision=, num_workers=,
   log_every=, sample_every=, checkpoint_every=, keep_checkpoints=, on_progress=, should_stop=)``
   -> ``RunResult``: create a run folder and train;
-- ``resume(run_dir, on_progress=, should_stop=, device=, num_workers=)`` -> ``RunResult``:
+- ``resume(run_dir, on_progress=, should_stop=, device=, num_workers=, inputs=)`` -> ``RunResult``:
   continue a run from its folder alone (after a stop, a crash or a dead worker);
 - ``Trainer.create(...)`` / ``Trainer.open(run_dir)`` and ``trainer.run(...)``: the same in two
   steps (create writes run.json at once, so a caller can record the run before it trains);

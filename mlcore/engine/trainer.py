@@ -266,16 +266,23 @@ class Trainer:
         *,
         device: str | torch.device | None = None,
         num_workers: int | None = None,
+        inputs: Mapping[str, str | Path] | None = None,
     ) -> Trainer:
         """The run described by ``run_dir/run.json``; ``device``/``num_workers`` may change
-        (bit-identity with an uninterrupted run holds on the same device only)."""
+        (bit-identity with an uninterrupted run holds on the same device only). ``inputs``
+        replaces recorded input paths, by the names run.json records (another name is refused):
+        the same files found elsewhere, e.g. the dataset unpacked at another path on another
+        host. The attempt records the new paths in run.json when it starts; the files must be
+        the same for the run to stay the same run (nothing here can tell)."""
         data = read_run(run_dir)
         spec = RunSpec.from_dict(data)
-        changes = {}
+        changes: dict[str, Any] = {}
         if device is not None:
             changes["device"] = str(device)
         if num_workers is not None:
             changes["num_workers"] = num_workers
+        if inputs:
+            changes["inputs"] = _replaced_inputs(run_dir, spec.inputs, inputs)
         if changes:
             spec = dataclasses.replace(spec, **changes)
         trainer = cls(run_dir, spec)
@@ -572,11 +579,35 @@ def resume(
     should_stop: Callable[[], bool] | None = None,
     device: str | torch.device | None = None,
     num_workers: int | None = None,
+    inputs: Mapping[str, str | Path] | None = None,
 ) -> RunResult:
     """Continue the run in ``run_dir`` from its newest checkpoint (from step 0 if it has none).
-    A completed run returns at once."""
-    trainer = Trainer.open(run_dir, device=device, num_workers=num_workers)
+    A completed run returns at once. ``inputs``: recorded input paths moved (``Trainer.open``)."""
+    trainer = Trainer.open(run_dir, device=device, num_workers=num_workers, inputs=inputs)
     return trainer.run(on_progress=on_progress, should_stop=should_stop)
+
+
+def _replaced_inputs(run_dir: str | Path, recorded: Mapping[str, str],
+                    replacements: Mapping[str, str | Path]) -> dict[str, str]:
+    """The recorded inputs with ``replacements``' paths (made absolute, as ``create`` records
+    them). A name the run does not record, or an empty path, is refused: replacing may move an
+    input, never add, drop or rename one, or the resumed run would not be the run it was."""
+    unknown = sorted(set(replacements) - set(recorded))
+    if unknown:
+        raise ValueError(
+            f"the run in {run_dir} has no input {', '.join(unknown)} to replace; "
+            f"it records {', '.join(sorted(recorded)) or 'no inputs'}"
+        )
+    empty = sorted(name for name, path in replacements.items() if not str(path))
+    if empty:
+        raise ValueError(f"a replaced input needs a path; {', '.join(empty)} has none")
+    inputs = dict(recorded)
+    for name, path in replacements.items():
+        moved = str(Path(path).expanduser().resolve())
+        if moved != inputs[name]:
+            log.info("run %s: input %s moved from %s to %s", run_dir, name, inputs[name], moved)
+        inputs[name] = moved
+    return inputs
 
 
 def run_step(task: TrainingTask, precision: Precision, batch: Any) -> dict[str, float]:

@@ -9,6 +9,7 @@ import torch
 
 from mlcore import engine
 from mlcore.checkpoint import load_model
+from mlcore.data import DatasetError
 from mlcore.engine import RunFolderError, list_checkpoints, load_training_checkpoint, read_metrics, read_run
 from state_checks import assert_identical, stop_after
 
@@ -53,6 +54,43 @@ def test_a_run_stopped_and_resumed_in_a_new_trainer_ends_bit_identical(
     assert_identical(model_a.state_dict, model_b.state_dict)
     losses = lambda run: [(m["step"], m["loss"], m["content"], m["style"], m["tv"]) for m in read_metrics(run)]
     assert losses(tmp_path) == losses(straight_dir)  # steps 4..6 included, one record per step
+
+
+def test_a_run_resumed_with_its_dataset_at_another_path_ends_bit_identical_and_records_the_move(
+    straight_run, tmp_path, tiny_train_config, train_inputs
+):
+    """Another host: the same files, unpacked elsewhere; run.json's recorded paths are gone."""
+    import shutil
+
+    host_a = tmp_path / "host-a"
+    shutil.copytree(train_inputs["content"], host_a / "content")
+    shutil.copy(train_inputs["style"], host_a / "style.jpg")
+    run_dir = tmp_path / "run"
+    inputs_a = {"style": host_a / "style.jpg", "content": host_a / "content"}
+    engine.start(run_dir, should_stop=stop_after(3), **settings(tiny_train_config, inputs_a))
+    host_b = tmp_path / "host-b"
+    host_a.rename(host_b)
+
+    with pytest.raises(DatasetError, match="not a folder"):  # where run.json says the dataset is
+        engine.resume(run_dir)
+    resumed = engine.resume(run_dir, inputs={"style": host_b / "style.jpg", "content": host_b / "content"})
+
+    assert (resumed.status, resumed.step) == ("completed", 6)
+    (_, a), (_, b) = final_state(straight_run[0]), final_state(run_dir)
+    assert_identical(a["task"], b["task"])
+    assert_identical(load_model(straight_run[1].model_path).state_dict, load_model(resumed.model_path).state_dict)
+    assert read_run(run_dir)["inputs"] == {"style": str(host_b / "style.jpg"), "content": str(host_b / "content")}
+
+
+def test_only_recorded_inputs_can_be_replaced(straight_run, tmp_path):
+    run_dir, _ = straight_run
+    with pytest.raises(ValueError, match=r"has no input styles to replace; it records content, style"):
+        engine.Trainer.open(run_dir, inputs={"styles": tmp_path / "style.jpg"})
+    with pytest.raises(ValueError, match=r"has no input vgg_weights to replace"):  # a family input never recorded
+        engine.Trainer.open(run_dir, inputs={"vgg_weights": tmp_path / "vgg16.pth"})
+    with pytest.raises(ValueError, match=r"content has none"):
+        engine.Trainer.open(run_dir, inputs={"content": ""})
+    assert read_run(run_dir)["inputs"]["content"] != ""  # nothing was written
 
 
 def test_metrics_logged_after_the_last_checkpoint_are_redone_not_duplicated(

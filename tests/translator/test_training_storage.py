@@ -2,8 +2,12 @@
 its own scratch folder and pushes what the live page shows and what a resume needs; the web host
 reads it from the store; another host resumes from the pushed checkpoint."""
 import io
+import json
+import shutil
+import zipfile
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
@@ -105,3 +109,58 @@ def test_a_worker_whose_run_was_claimed_again_pushes_nothing_over_the_new_attemp
     assert b"taken over" not in stored_log()
     run_files.push(Claim(pk=stopped_run.pk, token=stopped_run.claim_token, attempt=stopped_run.attempts))
     assert stored_log() == b"written after the run was taken over\n"
+
+
+def stop_after_step(monkeypatch, stop_at):
+    real = training_runs.report_progress
+
+    def stopping(claim):
+        report = real(claim)
+
+        def on_progress(progress):
+            report(progress)
+            if progress.step == stop_at and progress.status == "running":
+                services.stop_run(run=TrainingRun.objects.get(pk=claim.pk))
+
+        return on_progress
+
+    monkeypatch.setattr(training_runs, "report_progress", stopping)
+    monkeypatch.setattr(training_runs, "STOP_POLL_SECONDS", 0)
+    return lambda: monkeypatch.setattr(training_runs, "report_progress", real)
+
+
+def test_a_host_with_its_own_worker_cache_resumes_a_run_on_an_uploaded_dataset(
+    s3_storage, settings, tmp_path, make_image_bytes, monkeypatch
+):
+    """run.json names the dataset where host A unpacked it; host B unpacks its own copy from the
+    store into its own cache and resumes there (host A's cache is gone, so nothing reads it)."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("starry/style.jpg", make_image_bytes("JPEG", size=(64, 64), noise=True))
+        for n in range(4):
+            zf.writestr(f"starry/content/{n}.jpg", make_image_bytes("JPEG", size=(80, 72), noise=True))
+    host_a, host_b = tmp_path / "host-a", tmp_path / "host-b"
+    settings.RESTYLE_WORKER_CACHE_DIR, settings.RESTYLE_RUNS_ROOT = host_a / "cache", host_a / "runs"
+    dataset = services.create_dataset(name="starry", family="fast_style",
+                                      archive=SimpleUploadedFile("starry.zip", archive.getvalue()))
+    dataset = services.check_dataset(dataset_id=dataset.pk)
+    run = services.start_run(run=make_run(dataset, steps=8))
+    restore = stop_after_step(monkeypatch, 3)
+    run_training(run.pk)
+    restore()
+    run.refresh_from_db()
+    assert run.status == Status.CANCELLED and run.step == 3, run.error
+    assert str(host_a / "cache") in training_runs.run_files.read(run, "run.json").decode()
+    shutil.rmtree(host_a)
+
+    settings.RESTYLE_WORKER_CACHE_DIR, settings.RESTYLE_RUNS_ROOT = host_b / "cache", host_b / "runs"
+    services.start_run(run=run)  # "resume"
+    run_training(run.pk)
+    run.refresh_from_db()
+
+    assert run.status == Status.SUCCEEDED and run.step == 8, run.error
+    assert "(step 3)" in (run.run_dir / "train.log").read_text()  # resumed, not restarted
+    recorded = json.loads((run.run_dir / "run.json").read_text())["inputs"]
+    assert set(recorded) == {"style", "content"}
+    assert all(path.startswith(str(host_b / "cache" / "datasets")) for path in recorded.values()), recorded
+    assert not host_a.exists()

@@ -24,14 +24,19 @@ def trainer_for(run):
     from mlcore import engine
     from mlcore.registry import get_family
 
+    training = get_family(run.family).training
+    inputs = training.dataset_inputs(str(local_dataset_folder(run.dataset)))  # this machine's copy
     if (run.run_dir / "run.json").exists() or run_files.pull(run):
-        local_dataset_folder(run.dataset)  # an uploaded dataset unpacked here, where run.json expects it
+        # run.json names the paths of the host the run began on; this worker's copy of the dataset
+        # (its RESTYLE_WORKER_CACHE_DIR) and weights may lie elsewhere: the same files, moved.
+        recorded = engine.read_run(run.run_dir).get("inputs") or {}
+        if "vgg_weights" in recorded and settings.RESTYLE_VGG16_WEIGHTS:
+            inputs["vgg_weights"] = settings.RESTYLE_VGG16_WEIGHTS
         # Resumed on this worker's device, whichever device the run began on.
         return engine.Trainer.open(
-            run.run_dir, device=settings.RESTYLE_WORKER_DEVICE, num_workers=settings.RESTYLE_TRAINING_DATA_WORKERS
+            run.run_dir, device=settings.RESTYLE_WORKER_DEVICE, num_workers=settings.RESTYLE_TRAINING_DATA_WORKERS,
+            inputs={name: path for name, path in inputs.items() if name in recorded},
         )
-    training = get_family(run.family).training
-    inputs = training.dataset_inputs(str(local_dataset_folder(run.dataset)))
     if run.family == "fast_style" and settings.RESTYLE_VGG16_WEIGHTS:
         inputs["vgg_weights"] = settings.RESTYLE_VGG16_WEIGHTS
     total = run.total_steps
