@@ -124,10 +124,15 @@ class Stack:
     def redis_url(self):
         return self.env["RESTYLE_REDIS_URL"]
 
-    def _spawn(self, name, argv, extra_env=None):
+    def _spawn(self, name, argv, extra_env=None, cwd=None):
+        """`cwd`: another working folder than the checkout (a host of its own); the code is then
+        found through PYTHONPATH."""
         log = self.workdir / f"{name}.log"
+        env = {**os.environ, **self.env, **(extra_env or {})}
+        if cwd is not None:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         popen = subprocess.Popen(
-            argv, cwd=REPO, env={**os.environ, **self.env, **(extra_env or {})},
+            argv, cwd=cwd or REPO, env=env,
             stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True,
         )
         process = Process(name, popen, log)
@@ -186,16 +191,17 @@ class Stack:
 
     # --- workers -----------------------------------------------------------------------------
 
-    def start_worker(self, name, queues, *, pool="prefork", concurrency=1, extra_env=None, wait=True):
+    def start_worker(self, name, queues, *, pool="prefork", concurrency=1, extra_env=None, wait=True, cwd=None):
         """`queues` as RESTYLE_WORKER_QUEUES takes them (config/queues.py): "conversions" is every
-        conversions queue the worker's device may serve, "conversions.cpu" that queue alone."""
+        conversions queue the worker's device may serve, "conversions.cpu" that queue alone.
+        `cwd`: the worker's working folder (default: the checkout)."""
         hostname = f"{name}@{socket.gethostname()}"
         worker = self._spawn(
             name,
             [sys.executable, "-m", "celery", "-A", "config", "worker", "-n", hostname,
              "--pool", pool, "--concurrency", str(concurrency), "--without-gossip", "--without-mingle",
              "--loglevel", "INFO"],
-            {"PYTHONUNBUFFERED": "1", "RESTYLE_WORKER_QUEUES": queues, **(extra_env or {})},
+            {"PYTHONUNBUFFERED": "1", "RESTYLE_WORKER_QUEUES": queues, **(extra_env or {})}, cwd=cwd,
         )
         worker.hostname = hostname
         if wait:
@@ -216,12 +222,12 @@ class Stack:
 
     # --- web -----------------------------------------------------------------------------
 
-    def start_web(self, workers=2, threads=4):
+    def start_web(self, workers=2, threads=4, extra_env=None):
         port = free_port()
         web = self._spawn(
             "web", [sys.executable, "-m", "gunicorn", "-c", "site/gunicorn.conf.py", "config.wsgi"],
             {"RESTYLE_HOST": "127.0.0.1", "RESTYLE_PORT": str(port), "RESTYLE_WEB_WORKERS": str(workers),
-             "RESTYLE_WEB_THREADS": str(threads)},
+             "RESTYLE_WEB_THREADS": str(threads), **(extra_env or {})},
         )
         self.web_url = f"http://127.0.0.1:{port}"
 
