@@ -160,7 +160,9 @@ def test_a_worker_host_sharing_only_database_broker_and_store_converts_and_train
 
     version = run.model_version
     admin.post_form(reverse("admin:translator_modelversion_publish", args=[version.pk]))
-    _, painted = convert(ada, data_dir / "images" / "content" / "camera.png", version.art_model)
+    drawing = data_dir / "images" / "content" / "camera.png"
+    _, painted = convert(ada, drawing, version.art_model)
+    assert painted.size == Image.open(drawing).size
     assert Conversion.objects.filter(model_version=version, status="succeeded").count() == 1
 
     # The files are in the store; the web host's disk holds none of them.
