@@ -172,7 +172,8 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         sub.add_argument("--run-dir", required=True, metavar="DIR",
                          help="folder for run.json, metrics, samples, checkpoints and the model")
         sub.add_argument("--resume", action="store_true",
-                         help="continue the run in --run-dir (its config and inputs come from run.json)")
+                         help="continue the run in --run-dir (its config and inputs come from run.json; "
+                              "an input given too replaces the recorded path: the same files, moved)")
         _add_config_arguments(sub, family.training.config_class)
         sub.add_argument("--steps", type=int, help="training steps (a config field, given often)")
         sub.add_argument("--batch-size", type=int, help="images per step (a config field, given often)")
@@ -215,7 +216,9 @@ def _train_run(args: argparse.Namespace) -> None:
         ignored = [flag for flag, given in (("--preset", args.preset), ("--set", args.set),
                                             ("--steps", args.steps), ("--batch-size", args.batch_size))
                    if given]
-        trainer = engine.Trainer.open(args.run_dir, device=args.device, num_workers=args.workers)
+        moved = {item.name: getattr(args, f"input:{item.name}") for item in args.family.training.inputs}
+        trainer = engine.Trainer.open(args.run_dir, device=args.device, num_workers=args.workers,
+                                      inputs={name: path for name, path in moved.items() if path})
         if ignored and trainer.world.is_main:
             log.warning("%s ignored with --resume: the run keeps the config in its run.json", ", ".join(ignored))
     else:

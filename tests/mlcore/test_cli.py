@@ -138,6 +138,30 @@ def test_ctrl_c_stops_with_a_checkpoint_and_resume_finishes(tmp_path, style_path
     assert steps == list(range(1, 41))
 
 
+def test_resume_with_an_input_given_again_takes_it_from_its_new_place(tmp_path, style_path, content_folder):
+    import shutil
+
+    from mlcore import engine
+
+    moved = tmp_path / "moved-content"
+    shutil.copytree(content_folder, tmp_path / "content")
+    run_dir = tmp_path / "run"
+    first = mlcore_offline(tmp_path, *train_args(run_dir, style_path, tmp_path / "content", "--steps", "3"))
+    assert first.returncode == 0, first.stderr
+    run = json.loads((run_dir / "run.json").read_text())
+    (run_dir / "run.json").write_text(json.dumps({**run, "status": "stopped"}))  # resumable again
+    (tmp_path / "content").rename(moved)
+
+    refused = mlcore_offline(tmp_path, "train", "fast-style", "--run-dir", run_dir, "--resume",
+                             "--vgg-weights", tmp_path / "vgg16.pth")
+    assert refused.returncode == 1
+    assert "has no input vgg_weights to replace; it records content, style" in refused.stderr
+    resumed = mlcore_offline(tmp_path, "train", "fast-style", "--run-dir", run_dir, "--resume",
+                             "--content", moved, "--workers", "0")
+    assert resumed.returncode == 0, resumed.stderr
+    assert engine.read_run(run_dir)["inputs"]["content"] == str(moved)
+
+
 def test_train_without_vgg_weights_exits_1_saying_how_to_get_them(tmp_path, style_path, content_folder):
     result = mlcore_offline(tmp_path, "train", "fast-style", "--style", style_path, "--content", content_folder,
                             "--run-dir", tmp_path / "run", "--preset", "tiny")
