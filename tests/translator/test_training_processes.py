@@ -5,6 +5,7 @@ cannot work, in words.
 There is no GPU here: RESTYLE_TRAINING_ALLOW_CPU_PROCESSES (a setting for tests only) lets a
 CPU run use several processes, so the same torchrun subprocess path runs with gloo."""
 import os
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -57,7 +58,7 @@ def test_a_two_process_run_trains_under_torchrun_and_its_model_is_published(styl
     assert "2 processes (torchrun" in page
 
 
-def test_a_stop_ends_every_process_and_the_run_resumes_from_its_checkpoint(style_dataset, cpu_processes, monkeypatch):
+def test_a_stop_ends_every_process_and_leaves_the_run_resumable(style_dataset, cpu_processes, monkeypatch):
     run = services.start_run(run=make_run(style_dataset, steps=400))
     real = training_runs.report_progress
     groups = []
@@ -87,18 +88,25 @@ def test_a_stop_ends_every_process_and_the_run_resumes_from_its_checkpoint(style
     assert run.status == Status.CANCELLED and run.step < 400
     with pytest.raises(ProcessLookupError):  # no rank outlived the stop
         os.killpg(groups[0], 0)
-    assert engine.read_run(run.run_dir)["status"] != "completed"
+    assert run.step == engine.read_run(run.run_dir)["step"]  # the step of its last checkpoint (0 before the first)
+    assert services.start_run(run=run).status == Status.QUEUED  # and it can be resumed from there
 
 
-def test_a_crashed_subprocess_fails_the_attempt_with_its_output(style_dataset, cpu_processes, settings):
+def test_a_crashed_subprocess_fails_the_attempt_with_its_output(style_dataset, cpu_processes, monkeypatch):
     run = services.start_run(run=make_run(style_dataset, steps=4))
-    # Made in this process, the folder is fine; each rank's data loader then refuses the value.
-    settings.RESTYLE_TRAINING_DATA_WORKERS = -1
+    real = training_runs.trainer_for
+
+    def style_image_lost_after_the_folder_is_made(run):
+        trainer = real(run)
+        (Path(style_dataset.server_path) / "style.jpg").unlink()  # every rank then fails to read it
+        return trainer
+
+    monkeypatch.setattr(training_runs, "trainer_for", style_image_lost_after_the_folder_is_made)
     run_training(run.pk)
     run.refresh_from_db()
     assert run.status == Status.FAILED
-    assert "training processes exited with code" in run.error
-    assert "num_workers" in run.error  # the ranks' own error, from the output's tail
+    assert "TrainingProcessesFailed: the 2 training processes exited with code 1:" in run.error
+    assert "style.jpg" in run.error  # the ranks' own error, from the output's tail
 
 
 # --- the form ---------------------------------------------------------------------------------
@@ -106,7 +114,8 @@ def test_a_crashed_subprocess_fails_the_attempt_with_its_output(style_dataset, c
 
 def form_data(dataset, **overrides):
     return {"family": "fast_style", "name": "gpus", "dataset": dataset.pk, "device_class": "gpu", "processes": "2",
-            "precision": "fp32", "seed": 0, "preset": "tiny", "cfg:batch_size": "4", "cfg:loss_network": "random",
+            "precision": "fp32", "seed": 0, "preset": "tiny", "cfg:batch_size": "8", "cfg:loss_network": "random",
+            "cfg:style_layers": ["relu1_2", "relu2_2"],
             **overrides}
 
 
@@ -124,7 +133,7 @@ def test_the_form_asks_for_gpus_one_by_default_and_makes_a_run_on_several(admin_
     page = admin_client.get(reverse("admin:translator_trainingrun_add") + "?family=fast_style").content.decode()
     assert 'name="processes" value="1"' in page
     response = post(admin_client, form_data(style_dataset))
-    assert response.status_code == 302, response.content.decode()[:2000]
+    assert response.status_code == 302, response.context["form"].errors
     run = TrainingRun.objects.get()
     assert run.processes == 2 and run.device_class == "gpu" and run.queue == "training.gpu"
     assert services.clone_run(run=run).processes == 2
@@ -133,7 +142,7 @@ def test_the_form_asks_for_gpus_one_by_default_and_makes_a_run_on_several(admin_
 @pytest.mark.parametrize("overrides, error", [
     ({"device_class": "cpu"}, "Only a GPU run can train in several processes (one per GPU); a CPU run uses one."),
     ({"processes": "8"}, "A run can use at most 4 GPUs of one worker (RESTYLE_TRAINING_MAX_GPUS)."),
-    ({"processes": "3"}, "The batch size (4) must divide by the number of GPUs (3): "
+    ({"processes": "3"}, "The batch size (8) must divide by the number of GPUs (3): "
                          "each process trains on an equal share of every batch."),
     ({"processes": "0"}, "Ensure this value is greater than or equal to 1."),
 ])
@@ -145,4 +154,5 @@ def test_the_form_refuses_gpus_that_cannot_work_in_words(admin_client, style_dat
 
 def test_the_service_refuses_them_too(style_dataset, gpu_site):
     with pytest.raises(services.ServiceError, match="must divide by the number of GPUs"):
-        make_run(style_dataset, steps=4, processes=2, batch_size=3)
+        services.create_run(name="x", family="fast_style", dataset=style_dataset, device_class="gpu", processes=2,
+                            config=FastStyleTrainConfig.preset("tiny", batch_size=3))

@@ -10,6 +10,7 @@ checkpoint. A subprocess that exits with an error fails the attempt with the tai
 """
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -173,8 +174,15 @@ def _result(run, state, *, completed):
     )
 
 
+# A rank's own words: mlcore's "error: ..." or a Python exception (not torchrun's ChildFailedError).
+_EXCEPTION_LINE = re.compile(r"^(\[rank\d+\]:\s*)?(error: |(?!torch\.distributed\.)[A-Za-z_][\w.]*(Error|Exception): )")
+
+
 def _tail(path: Path, offset):
+    """The last lines the subprocess wrote, led by the last exception a rank raised (torchrun's
+    own summary, which ends the output, does not say it)."""
     with open(path, "rb") as fh:
         fh.seek(offset)
-        text = fh.read().decode("utf-8", "replace")
-    return "\n".join(text.splitlines()[-TAIL_LINES:])
+        lines = fh.read().decode("utf-8", "replace").splitlines()
+    raised = [line for line in lines if _EXCEPTION_LINE.match(line)]
+    return "\n".join(raised[-1:] + lines[-TAIL_LINES:])
