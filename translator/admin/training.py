@@ -29,7 +29,7 @@ class TrainingRunForm(forms.Form):
         help_text="Which workers may train it: a run that needs a GPU waits for a worker that has one.",
     )
     processes = forms.IntegerField(
-        min_value=1, initial=1, label="GPUs",
+        min_value=1, initial=1, required=False, label="GPUs",
         help_text="GPUs of one worker to train on (a GPU run only); more than 1 trains under torchrun, "
         "one process per GPU, and the batch size must divide by it.",
     )
@@ -58,7 +58,9 @@ class TrainingRunForm(forms.Form):
             data["config"] = config_from_form(self.config_class, data)
         except (ValueError, TypeError) as exc:
             raise forms.ValidationError(f"The settings are not valid: {exc}")
-        if data.get("processes") and data.get("device_class"):
+        if data.get("processes") is None:
+            data["processes"] = 1  # left empty: one
+        if "config" in data and data.get("device_class"):
             problem = services.processes_problem(
                 device_class=data["device_class"], processes=data["processes"], batch_size=data["config"].batch_size
             )
