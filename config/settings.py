@@ -196,6 +196,12 @@ RESTYLE_TRAINING_DEVICES = env.list("RESTYLE_TRAINING_DEVICES", default=["cpu"])
 RESTYLE_TRAINING_HEARTBEAT_TIMEOUT = env.int("RESTYLE_TRAINING_HEARTBEAT_TIMEOUT", default=180, minimum=1)
 RESTYLE_TRAINING_TIME_LIMIT_HOURS = env.float("RESTYLE_TRAINING_TIME_LIMIT_HOURS", default=72, above=0)
 RESTYLE_TRAINING_DATA_WORKERS = env.int("RESTYLE_TRAINING_DATA_WORKERS", default=2, minimum=0)
+# The most GPUs one training run may ask for (the GPUs of the biggest training worker): a run
+# with more than one trains under torchrun, one process per GPU, all on one worker.
+RESTYLE_TRAINING_MAX_GPUS = env.int("RESTYLE_TRAINING_MAX_GPUS", default=1, minimum=1)
+# Tests only: lets a run on the CPU ask for several processes too (torchrun with gloo), so the
+# torchrun path is tested on a machine without GPUs. Never set it in production.
+RESTYLE_TRAINING_ALLOW_CPU_PROCESSES = env.bool("RESTYLE_TRAINING_ALLOW_CPU_PROCESSES", default=False)
 # A Gatys job shows its intermediate image every this many steps.
 RESTYLE_GATYS_PROGRESS_EVERY = env.int("RESTYLE_GATYS_PROGRESS_EVERY", default=10, minimum=1)
 

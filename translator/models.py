@@ -322,6 +322,9 @@ class TrainingRun(DeliveredJob):
         max_length=8, choices=DeviceClass.choices, default=DeviceClass.CPU,
         help_text="Which workers may train it; the worker trains on its own device (RESTYLE_WORKER_DEVICE).",
     )
+    processes = models.PositiveSmallIntegerField(
+        default=1, help_text="Training processes (GPUs of one worker); more than 1 runs under torchrun (DDP).",
+    )
     precision = models.CharField(max_length=8, default="fp32")
     seed = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATED)

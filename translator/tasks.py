@@ -128,8 +128,7 @@ def run_training(run_id):
     with training_runs.run_log(run), training_runs.heartbeat(claim) as lease_lost:
         stop = training_runs.StopPoll(claim, lease_lost)
         try:
-            trainer = training_runs.trainer_for(run)
-            result = trainer.run(on_progress=training_runs.report_progress(claim), should_stop=stop)
+            result = training_runs.train(run, on_progress=training_runs.report_progress(claim), should_stop=stop)
             if lease_lost.is_set():
                 training_runs.log.warning("run %s was taken from this worker at step %d; it writes nothing more", run_id, result.step)
             elif result.status == "completed":

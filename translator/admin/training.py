@@ -28,6 +28,11 @@ class TrainingRunForm(forms.Form):
         choices=(), label="Device",
         help_text="Which workers may train it: a run that needs a GPU waits for a worker that has one.",
     )
+    processes = forms.IntegerField(
+        min_value=1, initial=1, required=False, label="GPUs",
+        help_text="GPUs of one worker to train on (a GPU run only); more than 1 trains under torchrun, "
+        "one process per GPU, and the batch size must divide by it.",
+    )
     precision = forms.ChoiceField(choices=[("fp32", "fp32"), ("bf16", "bf16"), ("fp16", "fp16 (loss scaling)")])
     seed = forms.IntegerField(min_value=0, initial=0)
     start_now = forms.BooleanField(required=False, initial=True, label="Start now")
@@ -53,6 +58,14 @@ class TrainingRunForm(forms.Form):
             data["config"] = config_from_form(self.config_class, data)
         except (ValueError, TypeError) as exc:
             raise forms.ValidationError(f"The settings are not valid: {exc}")
+        if data.get("processes") is None:
+            data["processes"] = 1  # left empty: one
+        if "config" in data and data.get("device_class"):
+            problem = services.processes_problem(
+                device_class=data["device_class"], processes=data["processes"], batch_size=data["config"].batch_size
+            )
+            if problem:
+                self.add_error("processes", problem)
         return data
 
 
@@ -63,7 +76,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     actions = ["start_runs", "stop_runs", "clone_runs"]
     # What never changes; the live panel above shows what does (status, step, times, errors).
-    readonly_fields = ("name", "family", "dataset", "art_model", "config_display", "device_class", "queue",
+    readonly_fields = ("name", "family", "dataset", "art_model", "config_display", "device_class", "processes", "queue",
                        "precision", "seed", "created_by", "created_at")
     fields = readonly_fields
 
@@ -98,8 +111,8 @@ class TrainingRunAdmin(admin.ModelAdmin):
                 try:
                     run = services.create_run(
                         name=data["name"], family=family, dataset=data["dataset"], config=data["config"],
-                        device_class=data["device_class"], precision=data["precision"], seed=data["seed"],
-                        art_model=data["art_model"], created_by=request.user,
+                        device_class=data["device_class"], processes=data["processes"], precision=data["precision"],
+                        seed=data["seed"], art_model=data["art_model"], created_by=request.user,
                     )
                     if data["start_now"]:
                         services.start_run(run=run)
@@ -109,12 +122,12 @@ class TrainingRunAdmin(admin.ModelAdmin):
                     messages.success(request, f"Run “{run}” {'queued' if data['start_now'] else 'created'}.")
                     return redirect("admin:translator_trainingrun_change", run.pk)
         else:
-            initial = {"seed": 0}
+            initial = {"seed": 0, "processes": 1}
             if source is not None:
                 config = families.training_config_class(family).from_dict(source.config)
                 initial.update(config_initial(config), name=f"{source.name} (copy)", dataset=source.dataset_id,
-                               art_model=source.art_model_id, device_class=source.device_class, precision=source.precision,
-                               seed=source.seed)
+                               art_model=source.art_model_id, device_class=source.device_class, processes=source.processes,
+                               precision=source.precision, seed=source.seed)
             form = TrainingRunForm(family, initial=initial)
         return TemplateResponse(request, "admin/translator/trainingrun/add.html", {
             **self.admin_site.each_context(request), "opts": self.model._meta, "form": form, "family": family,

@@ -39,6 +39,8 @@ from .training import (
     delete_run_files,
     fail_run,
     finish_run,
+    max_processes,
+    processes_problem,
     publish_version,
     record_run_progress,
     run_stopped,
@@ -56,6 +58,8 @@ def sweep():
 
 __all__ = [
     "ServiceError",
+    "max_processes",
+    "processes_problem",
     "add_model_version",
     "set_model_preview",
     "set_version_device_class",

@@ -27,8 +27,8 @@ Status = TrainingRun.Status
 ACTIVE = (Status.RUNNING, Status.CANCELLING)
 
 
-def create_run(*, name, family, dataset, config, device_class="cpu", precision="fp32", seed=0, art_model=None,
-               created_by=None):
+def create_run(*, name, family, dataset, config, device_class="cpu", processes=1, precision="fp32", seed=0,
+               art_model=None, created_by=None):
     """A new run (status created). `config` is the family's training config object
     (translator.worker.families.training_config_class). `device_class` ("cpu" or "gpu") decides
     which workers may train it (RESTYLE_TRAINING_DEVICES says which the admin may ask for)."""
@@ -43,12 +43,40 @@ def create_run(*, name, family, dataset, config, device_class="cpu", precision="
             f"Device {device_class!r} is not one of {', '.join(settings.RESTYLE_TRAINING_DEVICE_CLASSES)} "
             "(RESTYLE_TRAINING_DEVICES)."
         )
+    problem = processes_problem(device_class=device_class, processes=processes, batch_size=config.batch_size)
+    if problem:
+        raise ServiceError(problem)
     return TrainingRun.objects.create(
         name=name, family=family, dataset=dataset, config=config.to_dict(), device_class=device_class,
+        processes=processes,
         queue=routing.training_queue(device_class=device_class),
         precision=precision, seed=seed, art_model=art_model, total_steps=int(config.steps),
         created_by=created_by,
     )
+
+
+def max_processes(*, device_class):
+    """The most training processes a run of `device_class` may ask for: one per GPU of one
+    worker (RESTYLE_TRAINING_MAX_GPUS); one on the CPU, unless a test allows more."""
+    if device_class == "gpu":
+        return settings.RESTYLE_TRAINING_MAX_GPUS
+    return 4 if settings.RESTYLE_TRAINING_ALLOW_CPU_PROCESSES else 1
+
+
+def processes_problem(*, device_class, processes, batch_size):
+    """Why a run cannot train in `processes` processes, in words; None when it can."""
+    if processes < 1:
+        return "A run needs at least one process."
+    most = max_processes(device_class=device_class)
+    if processes > most:
+        if device_class != "gpu":
+            return "Only a GPU run can train in several processes (one per GPU); a CPU run uses one."
+        return (f"A run can use at most {most} GPU{'s' if most != 1 else ''} of one worker "
+                "(RESTYLE_TRAINING_MAX_GPUS).")
+    if batch_size % processes:
+        return (f"The batch size ({batch_size}) must divide by the number of GPUs ({processes}): "
+                "each process trains on an equal share of every batch.")
+    return None
 
 
 def start_run(*, run):
@@ -82,7 +110,7 @@ def clone_run(*, run, created_by=None):
     """A new run with the same family, dataset and settings, ready to start."""
     return TrainingRun.objects.create(
         name=f"{run.name} (copy)"[:100], family=run.family, dataset=run.dataset, config=run.config,
-        device_class=run.device_class, queue=run.queue, precision=run.precision, seed=run.seed, art_model=run.art_model,
+        device_class=run.device_class, queue=run.queue, processes=run.processes, precision=run.precision, seed=run.seed, art_model=run.art_model,
         total_steps=run.total_steps, created_by=created_by,
     )
 

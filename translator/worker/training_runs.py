@@ -56,6 +56,18 @@ def trainer_for(run):
     )
 
 
+def train(run, *, on_progress, should_stop):
+    """Train (or resume) `run`: in this process, or in run.processes processes under torchrun
+    (translator.worker.torchrun) when it asked for more than one. Returns an mlcore RunResult."""
+    trainer = trainer_for(run)  # made (or pulled) here, so the processes only resume it
+    if run.processes <= 1:
+        return trainer.run(on_progress=on_progress, should_stop=should_stop)
+    del trainer
+    from . import torchrun
+
+    return torchrun.train(run, on_progress=on_progress, should_stop=should_stop)
+
+
 class StopPoll:
     """should_stop for the engine: true once an admin asked to stop or the run is no longer this
     worker's (checked at most once a second), its lease was lost, or it has used up its time
