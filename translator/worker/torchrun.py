@@ -30,13 +30,17 @@ class TrainingProcessesFailed(RuntimeError):
     """The torchrun subprocess exited with an error; the message ends with its output's tail."""
 
 
-def command(run, *, device):
+def command(run, *, device, inputs=None):
+    """The torchrun command line. `inputs` (the worker's own paths of the run's inputs, e.g. a
+    dataset unpacked in this host's cache) are given again, so a run resumed on another host
+    reads them where they are here."""
     from mlcore.registry import get_family
 
+    moved = [part for name, path in (inputs or {}).items() for part in ("--" + name.replace("_", "-"), str(path))]
     return [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(run.processes),
         "-m", "mlcore", "-v", "train", get_family(run.family).cli_name, "--run-dir", str(run.run_dir), "--resume",
-        "--device", device, "--workers", str(settings.RESTYLE_TRAINING_DATA_WORKERS),
+        "--device", device, "--workers", str(settings.RESTYLE_TRAINING_DATA_WORKERS), *moved,
     ]
 
 
@@ -69,7 +73,7 @@ def check_device(run, *, device):
         )
 
 
-def train(run, *, on_progress, should_stop):
+def train(run, *, on_progress, should_stop, inputs=None):
     """Train `run` (its folder already made) in run.processes processes. Returns an
     mlcore.engine.RunResult: "completed", or "stopped" at the step of its last checkpoint."""
     from mlcore import engine
@@ -79,7 +83,7 @@ def train(run, *, on_progress, should_stop):
     log_path = run.run_dir / "train.log"
     offset = log_path.stat().st_size if log_path.exists() else 0
     start_step = int(engine.read_run(run.run_dir).get("step", 0))  # where this attempt resumes
-    argv = command(run, device=device)
+    argv = command(run, device=device, inputs=inputs)
     log.info("run %s: %d processes: %s", run.pk, run.processes, " ".join(argv))
     with open(log_path, "ab") as output:
         proc = subprocess.Popen(

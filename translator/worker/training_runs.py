@@ -62,10 +62,11 @@ def train(run, *, on_progress, should_stop):
     trainer = trainer_for(run)  # made (or pulled) here, so the processes only resume it
     if run.processes <= 1:
         return trainer.run(on_progress=on_progress, should_stop=should_stop)
+    inputs = dict(trainer.spec.inputs)  # this host's paths, which trainer_for put in place
     del trainer
     from . import torchrun
 
-    return torchrun.train(run, on_progress=on_progress, should_stop=should_stop)
+    return torchrun.train(run, on_progress=on_progress, should_stop=should_stop, inputs=inputs)
 
 
 class StopPoll:
