@@ -50,6 +50,26 @@ def make_run(dataset, steps=6, **kwargs):
                                config=tiny_config(steps=steps), **kwargs)
 
 
+def stop_after_step(monkeypatch, stop_at):
+    """Runs trained from now on are stopped by their admin after step `stop_at`; the returned
+    function ends that."""
+    real = training_runs.report_progress
+
+    def stopping(claim):
+        report = real(claim)
+
+        def on_progress(progress):
+            report(progress)
+            if progress.step == stop_at and progress.status == "running":
+                services.stop_run(run=TrainingRun.objects.get(pk=claim.pk))
+
+        return on_progress
+
+    monkeypatch.setattr(training_runs, "report_progress", stopping)
+    monkeypatch.setattr(training_runs, "STOP_POLL_SECONDS", 0)
+    return lambda: monkeypatch.setattr(training_runs, "report_progress", real)
+
+
 def test_a_run_trains_and_its_model_becomes_an_unpublished_version(style_dataset):
     run = services.start_run(run=make_run(style_dataset))
     assert run.status == Status.QUEUED
@@ -101,20 +121,7 @@ def test_starting_twice_starts_one_run(style_dataset):
 
 def test_a_run_stopped_midway_is_cancelled_with_a_checkpoint_and_resumes_from_that_step(style_dataset, monkeypatch):
     run = services.start_run(run=make_run(style_dataset, steps=8))
-    real = training_runs.report_progress
-
-    def stop_after_step_3(claim):
-        report = real(claim)
-
-        def on_progress(progress):
-            report(progress)
-            if progress.step == 3 and progress.status == "running":
-                services.stop_run(run=TrainingRun.objects.get(pk=claim.pk))
-
-        return on_progress
-
-    monkeypatch.setattr(training_runs, "report_progress", stop_after_step_3)
-    monkeypatch.setattr(training_runs, "STOP_POLL_SECONDS", 0)  # these steps take milliseconds
+    restore = stop_after_step(monkeypatch, 3)
     run_training(run.pk)
     run.refresh_from_db()
     assert run.status == Status.CANCELLED
@@ -122,7 +129,7 @@ def test_a_run_stopped_midway_is_cancelled_with_a_checkpoint_and_resumes_from_th
     assert 3 <= stopped_at < 8
     assert list((run.run_dir / "checkpoints").glob("*.pt"))
 
-    monkeypatch.setattr(training_runs, "report_progress", real)
+    restore()
     services.start_run(run=run)  # "resume"
     run_training(run.pk)
     run.refresh_from_db()

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from test_training import make_run, runs_root, style_dataset  # noqa: F401  (fixtures)
+from test_training import make_run, runs_root, stop_after_step, style_dataset  # noqa: F401  (fixtures)
 from translator import services
 from translator.models import TrainingRun
 from translator.tasks import run_training
@@ -31,22 +31,9 @@ def run_keys(s3_storage, run):
 def stopped_run(s3_storage, style_dataset, monkeypatch):  # noqa: F811
     """A run on host A, stopped by its admin after step 3 (a checkpoint then)."""
     run = services.start_run(run=make_run(style_dataset, steps=8))
-    real = training_runs.report_progress
-
-    def stop_after_step_3(claim):
-        report = real(claim)
-
-        def on_progress(progress):
-            report(progress)
-            if progress.step == 3 and progress.status == "running":
-                services.stop_run(run=TrainingRun.objects.get(pk=claim.pk))
-
-        return on_progress
-
-    monkeypatch.setattr(training_runs, "report_progress", stop_after_step_3)
-    monkeypatch.setattr(training_runs, "STOP_POLL_SECONDS", 0)
+    restore = stop_after_step(monkeypatch, 3)
     run_training(run.pk)
-    monkeypatch.setattr(training_runs, "report_progress", real)
+    restore()
     run.refresh_from_db()
     assert run.status == Status.CANCELLED, run.error
     return run
@@ -111,22 +98,6 @@ def test_a_worker_whose_run_was_claimed_again_pushes_nothing_over_the_new_attemp
     assert stored_log() == b"written after the run was taken over\n"
 
 
-def stop_after_step(monkeypatch, stop_at):
-    real = training_runs.report_progress
-
-    def stopping(claim):
-        report = real(claim)
-
-        def on_progress(progress):
-            report(progress)
-            if progress.step == stop_at and progress.status == "running":
-                services.stop_run(run=TrainingRun.objects.get(pk=claim.pk))
-
-        return on_progress
-
-    monkeypatch.setattr(training_runs, "report_progress", stopping)
-    monkeypatch.setattr(training_runs, "STOP_POLL_SECONDS", 0)
-    return lambda: monkeypatch.setattr(training_runs, "report_progress", real)
 
 
 def test_a_host_with_its_own_worker_cache_resumes_a_run_on_an_uploaded_dataset(
