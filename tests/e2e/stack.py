@@ -47,17 +47,20 @@ def prepare_site(env, *, data_dir, users, styles="wave"):
     demo models `styles` from `data_dir`, and the `users` ((username, password) pairs). `env`
     holds the RESTYLE_* settings, as Stack takes them; it gets RESTYLE_DEMO_MODELS_DIR."""
     env["RESTYLE_DEMO_MODELS_DIR"] = str(Path(data_dir) / "pretrained" / "fast-style-ml5")
-    run_env = {**os.environ, **env}
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=REPO, env=run_env, check=True)
-    subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], cwd=REPO, env=run_env, check=True)
-    subprocess.run([*manage, "install_demo_models", "--styles", styles], cwd=REPO, env=run_env, check=True,
-                   capture_output=True)
-    # Idempotent: a PostgreSQL database (DATABASE_URL) may outlive one run.
-    create = "; ".join(f"User.objects.filter(username={u!r}).exists() or User.objects.create_user({u!r}, password={p!r})"
-                       for u, p in users)
-    subprocess.run([*manage, "shell", "-c", f"from django.contrib.auth.models import User; {create}"],
-                   cwd=REPO, env=run_env, check=True, capture_output=True)
+    # One Django start for all of it (each costs seconds): migrate, static files, models, users.
+    script = "\n".join([
+        "import io",
+        "from django.core.management import call_command",
+        "from django.contrib.auth.models import User",
+        "call_command('migrate', interactive=False, verbosity=0)",
+        "call_command('collectstatic', interactive=False, verbosity=0)",
+        f"call_command('install_demo_models', styles={styles!r}, stdout=io.StringIO())",
+        # Idempotent: a PostgreSQL database (DATABASE_URL) may outlive one run.
+        *(f"User.objects.filter(username={u!r}).exists() or User.objects.create_user({u!r}, password={p!r})"
+          for u, p in users),
+    ])
+    subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=REPO, env={**os.environ, **env},
+                   check=True)
 
 
 def api_session(base, username, password):
@@ -98,6 +101,19 @@ def children(pid):
         if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
             found.append(int(entry.name))
     return found
+
+
+def cpu_seconds(pid):
+    """CPU seconds (user + system) used so far by `pid` and its living children (a worker and its
+    pool): from /proc, 0 for a process gone."""
+    total = 0.0
+    for each in [pid, *children(pid)]:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return total
 
 
 def _cmdline(pid):

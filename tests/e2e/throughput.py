@@ -41,7 +41,15 @@ from mlcore.bench.harness import (
     ratio,
 )
 
-from .stack import REPO, Stack, api_session, free_port, percentile, prepare_site
+from .stack import (
+    REPO,
+    Stack,
+    api_session,
+    cpu_seconds,
+    free_port,
+    percentile,
+    prepare_site,
+)
 
 FINISHED = ("succeeded", "failed", "cancelled")
 USER = ("throughput", "throughput-password-1")
@@ -103,10 +111,12 @@ def measure(stack, http, base, model_id, *, workers, threads, pictures, count, t
         warm = [upload(http, base, model_id, pictures[i % len(pictures)]) for i in range(workers)]
         warmed = wait_all(http, base, warm, timeout)
         load_before = os.getloadavg()[0]
+        cpu_before = sum(cpu_seconds(p.pid) for p in processes)
         started = time.time()
         ids = [upload(http, base, model_id, pictures[i % len(pictures)]) for i in range(count)]
         uploaded = time.time() - started
         jobs = wait_all(http, base, ids, timeout).values()
+        cpu = sum(cpu_seconds(p.pid) for p in processes) - cpu_before
     finally:
         for process in processes:
             process.stop()
@@ -124,6 +134,8 @@ def measure(stack, http, base, model_id, *, workers, threads, pictures, count, t
         # Which workers the jobs reached: each worker should have taken a share.
         "jobs_per_worker": sorted(sum(job["worker"] == p.hostname for job in done) for p in processes),
         "warm_up_workers": len({job["worker"] for job in warmed.values()}),
+        # The workers' own CPU time: what a conversion costs, whatever else the machine runs.
+        "cpu_seconds": round(cpu, 2), "cpu_per_conversion": cpu / len(done),
         "load_average": round(max(load_before, os.getloadavg()[0]), 2),
     }
 
@@ -142,6 +154,7 @@ TABLE = Table((
     Column("p50", "p50 s", 7, seconds, group="latency"),
     Column("p95", "p95 s", 7, seconds, group="latency"),
     Column("run_p50", "run p50 s", 9, seconds, group="latency"),
+    Column("cpu_per_conversion", "worker CPU s/conv", 16, seconds),
     Column("jobs_per_worker", "jobs/worker", 12, lambda x: "+".join(map(str, x))),
 ))
 
@@ -193,7 +206,8 @@ def main(argv=None):
                          f"worker {' and '.join(map(str, args.threads))}; {database}, redis, gunicorn"),
             table=TABLE,
             notes=[("conversions/min: succeeded jobs over the time from the first upload to the last finished_at; "
-                    "latency: finished_at - created_at (queueing included); run: the worker's own run_seconds"),
+                    "latency: finished_at - created_at (queueing included); run: the worker's own run_seconds; "
+                    "worker CPU: user + system seconds of the workers' processes over the measurement, per conversion"),
                    "each worker converted one photo untimed first (network loaded, first run done)"],
         )
         for threads in args.threads:
