@@ -59,7 +59,7 @@ def prepare_site(env, *, data_dir, users, styles="wave"):
         *(f"User.objects.filter(username={u!r}).exists() or User.objects.create_user({u!r}, password={p!r})"
           for u, p in users),
     ])
-    subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=REPO, env={**os.environ, **env},
+    subprocess.run([sys.executable, "manage.py", "shell", "-v0", "-c", script], cwd=REPO, env={**os.environ, **env},
                    check=True)
 
 
