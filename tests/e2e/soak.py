@@ -22,8 +22,6 @@ import random
 import shutil
 import signal
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -33,7 +31,15 @@ from pathlib import Path
 import requests
 from PIL import Image
 
-from .stack import REPO, Stack, free_port, wait_for
+from .stack import (
+    REPO,
+    Stack,
+    api_session,
+    free_port,
+    percentile,
+    prepare_site,
+    wait_for,
+)
 
 FINISHED = ("succeeded", "failed", "cancelled")
 
@@ -87,10 +93,7 @@ class Load:
 
     def client(self, index, model_id):
         rng = random.Random(self.seed + index)
-        http = requests.Session()
-        username, password = self.users[index]
-        token = http.post(f"{self.base}/auth/token/", data={"username": username, "password": password}).json()["token"]
-        http.headers["Authorization"] = f"Token {token}"
+        http = api_session(self.base, *self.users[index])
         mine = []
         while not self.stop.is_set():
             if self._upload_due():
@@ -116,11 +119,6 @@ def running_workers(db):
         return {row[0] for row in conn.execute("SELECT worker FROM translator_conversion WHERE status = 'running'")}
 
 
-def percentile(values, q):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tests.e2e.soak", description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=3)
@@ -140,27 +138,16 @@ def main(argv=None):
         "RESTYLE_VAR_DIR": str(var),
         "RESTYLE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
         "RESTYLE_UPLOAD_RATE": "100000/hour",
-        "RESTYLE_DEMO_MODELS_DIR": str(Path(args.data_dir) / "pretrained" / "fast-style-ml5"),
     }
-    run_env = {**os.environ, **env}
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=REPO, env=run_env, check=True)
-    subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], cwd=REPO, env=run_env, check=True)
-    subprocess.run([*manage, "install_demo_models", "--styles", "wave"], cwd=REPO, env=run_env, check=True,
-                   capture_output=True)
     users = [(f"soak{i}", f"soak-password-{i}-x") for i in range(args.clients)]
-    create = "; ".join(f"User.objects.create_user({u!r}, password={p!r})" for u, p in users)
-    subprocess.run([*manage, "shell", "-c", f"from django.contrib.auth.models import User; {create}"],
-                   cwd=REPO, env=run_env, check=True, capture_output=True)
+    prepare_site(env, data_dir=args.data_dir, users=users)
 
     stack = Stack(workdir, env)
     stack.start_redis(persist=True)
     workers = [stack.start_worker(f"conversions{i}", "conversions") for i in range(args.workers)]
     stack.start_web()
     base = f"{stack.web_url}/api/v1"
-    model_id = requests.get(f"{base}/models/", auth=None, headers={
-        "Authorization": "Token " + requests.post(f"{base}/auth/token/", data=dict(zip(("username", "password"), users[0]))).json()["token"]
-    }).json()[0]["id"]
+    model_id = api_session(base, *users[0]).get(f"{base}/models/").json()[0]["id"]
 
     print(f"soak: {args.minutes:g} min, {args.clients} clients, {args.workers} conversion workers, an upload every "
           f"{args.upload_interval:g} s, a worker killed every {args.kill_every:g} s, Redis restarted once; in {workdir}")

@@ -2,6 +2,8 @@
 
 The fault tests and the soak script (tests/e2e/soak.py) start one, then break it the way
 production breaks: kill -9 of a worker's pool child or main process, of redis-server; SIGSTOP.
+The throughput benchmark (tests/e2e/throughput.py) times conversions through one. The scripts
+build their site in a folder of their own with `prepare_site` and talk to it with `api_session`.
 Every process inherits one environment (database, media folder, broker URL; `database_env` gives
 the database's), so the stack is
 whatever that environment says; nothing here knows about pytest.
@@ -18,6 +20,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlparse, urlsplit, urlunsplit
+
+import requests
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,6 +40,41 @@ def database_env(settings_dict, environ=os.environ):
         return {"RESTYLE_DB_PATH": str(settings_dict["NAME"])}
     url = environ.get("RESTYLE_DATABASE_URL") or environ["DATABASE_URL"]
     return {"RESTYLE_DATABASE_URL": urlunsplit(urlsplit(url)._replace(path="/" + quote(settings_dict["NAME"])))}
+
+
+def prepare_site(env, *, data_dir, users, styles="wave"):
+    """A site's database and files, made as `make run` makes them: migrations, static files, the
+    demo models `styles` from `data_dir`, and the `users` ((username, password) pairs). `env`
+    holds the RESTYLE_* settings, as Stack takes them; it gets RESTYLE_DEMO_MODELS_DIR."""
+    env["RESTYLE_DEMO_MODELS_DIR"] = str(Path(data_dir) / "pretrained" / "fast-style-ml5")
+    # One Django start for all of it (each costs seconds): migrate, static files, models, users.
+    script = "\n".join([
+        "import io",
+        "from django.core.management import call_command",
+        "from django.contrib.auth.models import User",
+        "call_command('migrate', interactive=False, verbosity=0)",
+        "call_command('collectstatic', interactive=False, verbosity=0)",
+        f"call_command('install_demo_models', styles={styles!r}, stdout=io.StringIO())",
+        # Idempotent: a PostgreSQL database (DATABASE_URL) may outlive one run.
+        *(f"User.objects.filter(username={u!r}).exists() or User.objects.create_user({u!r}, password={p!r})"
+          for u, p in users),
+    ])
+    subprocess.run([sys.executable, "manage.py", "shell", "-v0", "-c", script], cwd=REPO, env={**os.environ, **env},
+                   check=True)
+
+
+def api_session(base, username, password):
+    """A requests session holding `username`'s API token, for the REST API at `base` (…/api/v1)."""
+    http = requests.Session()
+    response = http.post(f"{base}/auth/token/", data={"username": username, "password": password}, timeout=30)
+    response.raise_for_status()
+    http.headers["Authorization"] = f"Token {response.json()['token']}"
+    return http
+
+
+def percentile(values, q):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 def wait_for(check, timeout, what, interval=0.2):
@@ -62,6 +101,19 @@ def children(pid):
         if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
             found.append(int(entry.name))
     return found
+
+
+def cpu_seconds(pid):
+    """CPU seconds (user + system) used so far by `pid` and its living children (a worker and its
+    pool): from /proc, 0 for a process gone."""
+    total = 0.0
+    for each in [pid, *children(pid)]:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return total
 
 
 def _cmdline(pid):
