@@ -122,15 +122,6 @@ def stop_worker(process, log_path):
 
 
 @pytest.fixture(scope="session")
-def test_db_path(django_db_setup, django_db_blocker):
-    """The test database's file (SQLite) or name (PostgreSQL)."""
-    with django_db_blocker.unblock():
-        from django.db import connection
-
-        return connection.settings_dict["NAME"]
-
-
-@pytest.fixture(scope="session")
 def test_database_env(django_db_setup, django_db_blocker):
     """The variables that give a process of the tests' own (a worker, gunicorn) the test database,
     SQLite or PostgreSQL (the `make test` pass with DATABASE_URL)."""

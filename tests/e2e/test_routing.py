@@ -38,7 +38,7 @@ HAS_CUDA = _has_cuda()
 
 
 @pytest.fixture
-def stack(transactional_db, test_db_path, tmp_path, settings, data_dir):
+def stack(transactional_db, test_database_env, tmp_path, settings, data_dir):
     media = tmp_path / "media"
     settings.MEDIA_ROOT = media
     call_command("install_demo_models", source=str(data_dir / "pretrained" / "fast-style-ml5"), styles="wave",
@@ -53,7 +53,7 @@ def stack(transactional_db, test_db_path, tmp_path, settings, data_dir):
     redis_url = f"redis://127.0.0.1:{free_port()}/0"
     site = Stack(tmp_path, {
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "RESTYLE_DB_PATH": str(test_db_path),
+        **test_database_env,
         "RESTYLE_MEDIA_ROOT": str(media),
         "RESTYLE_REDIS_URL": redis_url,
         "RESTYLE_CACHE_URL": redis_url,

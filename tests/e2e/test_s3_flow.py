@@ -26,14 +26,14 @@ def files_under(folder):
 
 
 @pytest.fixture
-def s3_site(s3_storage, transactional_db, test_db_path, tmp_path, settings, data_dir):
+def s3_site(s3_storage, transactional_db, test_database_env, tmp_path, settings, data_dir):
     settings.MEDIA_ROOT = tmp_path / "test-process-media"
     call_command("install_demo_models", source=str(data_dir / "pretrained" / "fast-style-ml5"), styles="wave",
                  stdout=io.StringIO(), stderr=io.StringIO())
     redis_url = f"redis://127.0.0.1:{free_port()}/0"
     site = Stack(tmp_path, {
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "RESTYLE_DB_PATH": str(test_db_path),
+        **test_database_env,
         "RESTYLE_MEDIA_ROOT": str(tmp_path / "web-media"),
         "RESTYLE_REDIS_URL": redis_url,
         "RESTYLE_CACHE_URL": redis_url,
