@@ -35,8 +35,13 @@ def race(target, count):
     return results, errors
 
 
-def test_workers_racing_for_the_same_jobs_each_get_each_job_at_most_once(user, art_model, upload_file):
+def test_workers_racing_for_the_same_jobs_each_get_each_job_at_most_once(user, art_model, upload_file, settings):
+    # The jobs ask for a GPU and the racing threads are GPU workers: a real CPU worker still alive
+    # from the e2e tests of the same session (they share its Redis) must not take them first.
+    settings.RESTYLE_FAMILY_DEVICE_CLASSES = {art_model.family: "gpu"}
+    settings.RESTYLE_WORKER_DEVICE = "cuda"
     jobs = [services.create_conversion(owner=user, upload=upload_file(), art_model=art_model) for _ in range(5)]
+    assert {c.queue for c in jobs} == {"conversions.gpu"}
 
     def worker(i):
         return [c.pk for c in jobs if services.claim_conversion(conversion_id=c.pk, worker=f"w{i}")]
