@@ -20,7 +20,8 @@ divides it out. Style affines start with bias 1, so every style starts near 1.
 
 float16: the blocks of the top ``num_fp16_res`` resolutions (at least 8 px) compute in float16
 on CUDA, as NVlabs' mixed precision; on any other device, or with ``force_fp32``, every block
-computes in float32 (CPUs gain nothing from float16 convolutions). ``conv_clamp`` clamps
+computes in the network's own dtype, float32 as NVlabs (CPUs gain nothing from float16
+convolutions; a float64 copy computes in float64, which the parity tests and gradient checks use). ``conv_clamp`` clamps
 convolution outputs in either precision, as NVlabs does, so a model behaves the same on both.
 """
 
@@ -65,8 +66,9 @@ def _fp16_resolution(img_resolution: int, num_fp16_res: int) -> int:
     return max(2 ** (int(math.log2(img_resolution)) + 1 - num_fp16_res), 8)
 
 
-def _block_dtype(use_fp16: bool, force_fp32: bool, device: torch.device) -> torch.dtype:
-    return torch.float16 if use_fp16 and not force_fp32 and device.type == "cuda" else torch.float32
+def _block_dtype(use_fp16: bool, force_fp32: bool, device: torch.device, base: torch.dtype) -> torch.dtype:
+    """float16 for a mixed-precision block on CUDA, else the network's own dtype ``base``."""
+    return torch.float16 if use_fp16 and not force_fp32 and device.type == "cuda" else base
 
 
 class FullyConnectedLayer(nn.Module):
@@ -161,11 +163,11 @@ class MappingNetwork(nn.Module):
         if self.z_dim > 0:
             if z is None or z.ndim != 2 or z.shape[1] != self.z_dim:
                 raise ValueError(f"z must be N x {self.z_dim}; got {None if z is None else tuple(z.shape)}")
-            x = ops.normalize_2nd_moment(z.to(torch.float32))
+            x = ops.normalize_2nd_moment(z.to(self.fc0.weight.dtype))
         if self.c_dim > 0:
             if c is None or c.ndim != 2 or c.shape[1] != self.c_dim:
                 raise ValueError(f"c must be N x {self.c_dim}; got {None if c is None else tuple(c.shape)}")
-            y = ops.normalize_2nd_moment(self.embed(c.to(torch.float32)))
+            y = ops.normalize_2nd_moment(self.embed(c.to(self.embed.weight.dtype)))
             x = torch.cat([x, y], dim=1) if x is not None else y
         for idx in range(self.num_layers):
             x = getattr(self, f"fc{idx}")(x)
@@ -285,11 +287,12 @@ class SynthesisBlock(nn.Module):
             raise ValueError(f"block {self.resolution} takes N x {self.num_conv + self.num_torgb} x {self.w_dim} ws; "
                              f"got {tuple(ws.shape)}")
         w_iter = iter(ws.unbind(dim=1))
-        dtype = _block_dtype(self.use_fp16, force_fp32, ws.device)
+        base = self.conv1.weight.dtype
+        dtype = _block_dtype(self.use_fp16, force_fp32, ws.device, base)
         if fused_modconv is None:
             # NVlabs' choice: grouped convolutions at inference, the separate scaling (cheaper to
             # backpropagate, safe in float16) in training and for float16 batches.
-            fused_modconv = not self.training and (dtype == torch.float32 or ws.shape[0] == 1)
+            fused_modconv = not self.training and (dtype != torch.float16 or ws.shape[0] == 1)
         if self.in_channels == 0:
             x = self.const.to(dtype).unsqueeze(0).repeat([ws.shape[0], 1, 1, 1])
             x = self.conv1(x, next(w_iter), noise_mode=noise_mode, fused_modconv=fused_modconv)
@@ -299,7 +302,7 @@ class SynthesisBlock(nn.Module):
             x = self.conv1(x, next(w_iter), noise_mode=noise_mode, fused_modconv=fused_modconv)
         if img is not None:
             img = ops.upsample2d(img, self.resample_filter)
-        y = self.torgb(x, next(w_iter), fused_modconv=fused_modconv).to(torch.float32)
+        y = self.torgb(x, next(w_iter), fused_modconv=fused_modconv).to(base)
         img = img + y if img is not None else y
         return x, img
 
@@ -334,7 +337,7 @@ class SynthesisNetwork(nn.Module):
                 fused_modconv: bool | None = None) -> torch.Tensor:
         if ws.ndim != 3 or ws.shape[1:] != (self.num_ws, self.w_dim):
             raise ValueError(f"ws must be N x {self.num_ws} x {self.w_dim}; got {tuple(ws.shape)}")
-        ws = ws.to(torch.float32)
+        ws = ws.to(self.b4.conv1.weight.dtype)
         x = img = None
         w_idx = 0
         for res in self.block_resolutions:
@@ -395,7 +398,7 @@ class DiscriminatorBlock(nn.Module):
     def forward(self, x: torch.Tensor | None, img: torch.Tensor | None,
                 force_fp32: bool = False) -> tuple[torch.Tensor, None]:
         device = (x if x is not None else img).device
-        dtype = _block_dtype(self.use_fp16, force_fp32, device)
+        dtype = _block_dtype(self.use_fp16, force_fp32, device, self.conv0.weight.dtype)
         if x is not None:
             x = x.to(dtype)
         if self.in_channels == 0:
@@ -448,7 +451,7 @@ class DiscriminatorEpilogue(nn.Module):
         self.out = FullyConnectedLayer(in_channels, 1 if cmap_dim == 0 else cmap_dim)
 
     def forward(self, x: torch.Tensor, cmap: torch.Tensor | None = None) -> torch.Tensor:
-        x = x.to(torch.float32)
+        x = x.to(self.fc.weight.dtype)
         if self.mbstd is not None:
             x = self.mbstd(x)
         x = self.out(self.fc(self.conv(x).flatten(1)))

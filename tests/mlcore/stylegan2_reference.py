@@ -58,11 +58,15 @@ def convolve(x: torch.Tensor, w: torch.Tensor, *, stride: int = 1) -> torch.Tens
 
 
 def fir(x: torch.Tensor, f: torch.Tensor, *, gain: float = 1.0) -> torch.Tensor:
-    """Each channel convolved with the 2-D FIR filter ``f`` times ``gain`` (no padding)."""
+    """Each channel convolved with the 2-D FIR filter ``f`` times ``gain`` (no padding):
+    out[n, c, i, j] = sum_{a, b} x[n, c, i + a, j + b] (gain f)[kh - 1 - a, kw - 1 - b]."""
     n, c, h, w = x.shape
-    out = torch.zeros(n, c, h - f.shape[0] + 1, w - f.shape[1] + 1, dtype=x.dtype)
-    for ch in range(c):
-        out[:, ch:ch + 1] = convolve(x[:, ch:ch + 1], (f * gain)[None, None])
+    kh, kw = f.shape
+    taps = (f * gain).flip([0, 1]).to(x.dtype)
+    out = torch.zeros(n, c, h - kh + 1, w - kw + 1, dtype=x.dtype)
+    for i in range(out.shape[2]):
+        for j in range(out.shape[3]):
+            out[:, :, i, j] = torch.einsum("ncab,ab->nc", x[:, :, i:i + kh, j:j + kw], taps)
     return out
 
 
