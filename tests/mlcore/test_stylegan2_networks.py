@@ -430,3 +430,16 @@ def test_build_and_build_discriminator_follow_the_config():
     assert (G.z_dim, G.w_dim, G.img_resolution, G.img_channels, G.mapping.num_layers) == (64, 64, 64, 1, 3)
     assert G.synthesis.b64.torgb.weight.shape[0] == 1 and D.b64.fromrgb.weight.shape[1] == 1
     assert D.b4.mbstd.group_size == 2
+
+
+def test_a_generator_saved_as_an_mlcore_checkpoint_loads_and_draws_the_same_pictures(tmp_path):
+    from mlcore.checkpoint import save_model
+    from mlcore.inference import Inferer
+
+    config = StyleGAN2Config.preset("tiny32")
+    G = perturbed(build(config)).eval()  # noise strengths are 0-d tensors: safetensors must keep them
+    path = save_model(tmp_path / "g.safetensors", family="stylegan2", config=config, state_dict=G.state_dict())
+    loaded = Inferer.load(path).net
+    z = torch.randn(2, config.z_dim)
+    with torch.no_grad():
+        assert torch.equal(loaded(z, None, noise_mode="const"), G(z, None, noise_mode="const"))
