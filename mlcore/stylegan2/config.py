@@ -16,8 +16,14 @@ from pydantic import Field, model_validator
 
 from mlcore.config import Config, setting
 
-__all__ = ["RESOLUTIONS", "StyleGAN2Config", "StyleGAN2TrainConfig", "AutoConfig", "auto_config",
-           "check_resolution"]
+__all__ = [
+    "RESOLUTIONS",
+    "AutoConfig",
+    "StyleGAN2Config",
+    "StyleGAN2TrainConfig",
+    "auto_config",
+    "check_resolution",
+]
 
 # Powers of two from 32 to 1024: below 32 the networks are barely StyleGAN2 (NVlabs' cifar
 # config is the smallest it trains), above 1024 nothing was ever trained or checked.

@@ -29,15 +29,15 @@ import torch.nn.functional as F
 
 __all__ = [
     "ACTIVATIONS",
+    "bias_act",
+    "conv2d_resample",
+    "downsample2d",
+    "minibatch_std",
+    "modulated_conv2d",
+    "normalize_2nd_moment",
     "setup_filter",
     "upfirdn2d",
     "upsample2d",
-    "downsample2d",
-    "conv2d_resample",
-    "modulated_conv2d",
-    "bias_act",
-    "normalize_2nd_moment",
-    "minibatch_std",
 ]
 
 # name -> (default gain, negative slope). lrelu's gain sqrt(2) keeps the output's second
@@ -206,7 +206,7 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
     for backpropagation and the one it takes in float16). Both compute the same thing.
     """
     batch = x.shape[0]
-    out_channels, in_channels, kh, kw = weight.shape
+    _, in_channels, kh, kw = weight.shape
     if styles.shape != (batch, in_channels):
         raise ValueError(f"styles must be {batch} x {in_channels}; got {tuple(styles.shape)}")
     if x.dtype == torch.float16 and demodulate:

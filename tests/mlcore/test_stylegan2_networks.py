@@ -5,15 +5,29 @@ written from the formulas (stylegan2_reference.py), the configs, and the family'
 import math
 
 import pytest
+import stylegan2_reference as ref
 import torch
 
-import stylegan2_reference as ref
 from mlcore.config import ConfigError
 from mlcore.registry import get_family
 from mlcore.stylegan2 import networks
-from mlcore.stylegan2.config import RESOLUTIONS, StyleGAN2Config, StyleGAN2TrainConfig, auto_config
-from mlcore.stylegan2.networks import (Conv2dLayer, Discriminator, FullyConnectedLayer, Generator, MappingNetwork,
-                                       SynthesisLayer, ToRGBLayer, build, build_discriminator)
+from mlcore.stylegan2.config import (
+    RESOLUTIONS,
+    StyleGAN2Config,
+    StyleGAN2TrainConfig,
+    auto_config,
+)
+from mlcore.stylegan2.networks import (
+    Conv2dLayer,
+    Discriminator,
+    FullyConnectedLayer,
+    Generator,
+    MappingNetwork,
+    SynthesisLayer,
+    ToRGBLayer,
+    build,
+    build_discriminator,
+)
 
 SMALL = StyleGAN2Config(resolution=32, z_dim=16, w_dim=16, mapping_layers=2, channel_base=512, channel_max=32,
                         num_fp16_res=0, conv_clamp=None)

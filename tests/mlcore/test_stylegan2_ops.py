@@ -4,9 +4,9 @@
 import math
 
 import pytest
+import stylegan2_reference as ref
 import torch
 
-import stylegan2_reference as ref
 from mlcore.stylegan2 import ops
 
 ATOL = 1e-10  # the comparisons run in float64, so only rounding separates the two
