@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 # The family packages: each registers itself when imported.
-BUILTIN_FAMILIES = ("mlcore.fast_style", "mlcore.gatys", "mlcore.pix2pix", "mlcore.ugatit")
+BUILTIN_FAMILIES = ("mlcore.fast_style", "mlcore.gatys", "mlcore.pix2pix", "mlcore.stylegan2", "mlcore.ugatit")
 
 _families: dict[str, Family] = {}
 _builtins_loaded = False
@@ -97,6 +97,9 @@ class Family:
     style_image: bool = False  # it paints with a style image the user gives (Gatys)
     checkpoint: bool = True  # a model is a network checkpoint (Gatys has none: it optimises each picture)
     optimises_each_picture: bool = False  # minutes per picture rather than a forward pass
+    # It makes images from seeds and latents (StyleGAN2) instead of converting a photo: its
+    # ``translate`` refuses, and the Convert flow must not offer it.
+    generator: bool = False
 
     @property
     def cli_name(self) -> str:

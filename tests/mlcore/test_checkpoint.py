@@ -134,7 +134,7 @@ def _restyle_metadata(**overrides):
         (lambda p: _raw_safetensors(p), "not a Restyle checkpoint"),
         (lambda p: _raw_safetensors(p, format="something.else"), "not a Restyle checkpoint"),
         (lambda p: _raw_safetensors(p, **_restyle_metadata(family="dcgan")),
-         "unknown model family 'dcgan' (known families: fast_style, gatys, pix2pix, ugatit)"),
+         "unknown model family 'dcgan' (known families: fast_style, gatys, pix2pix, stylegan2, ugatit)"),
         (lambda p: _raw_safetensors(p, **_restyle_metadata(format_version="2")),
          "format_version 2 is newer"),
         (lambda p: _raw_safetensors(p, **_restyle_metadata(config='{"variant": "x"}')),

@@ -137,4 +137,4 @@ def test_unknown_family_error_names_the_known_families():
     with pytest.raises(KeyError) as info:
         get_family("stylegan9")
     assert isinstance(info.value, UnknownFamilyError)
-    assert str(info.value) == "unknown model family 'stylegan9' (known families: fast_style, gatys, pix2pix, ugatit)"
+    assert str(info.value) == "unknown model family 'stylegan9' (known families: fast_style, gatys, pix2pix, stylegan2, ugatit)"

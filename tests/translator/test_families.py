@@ -9,8 +9,17 @@ from mlcore.registry import family_names, get_family, trainable_families
 from translator.models import SLOW_FAMILIES, STYLE_IMAGE_FAMILIES, Family, TrainableFamily
 
 
+# StyleGAN2 (issue 12) is registered in mlcore a round before the site offers it: its site family
+# (and the migration for the choices) comes with the Generate page. Until then it is the one
+# family mlcore has and the web does not; the first assertion below fails once the site adds
+# it, and this set must then go.
+NOT_YET_IN_THE_SITE = {"stylegan2"}
+
+
 def test_the_web_offers_exactly_the_families_mlcore_registers():
-    assert sorted(Family.values) == family_names()
+    assert sorted(Family.values) == sorted(set(family_names()) - NOT_YET_IN_THE_SITE)
+    # Only a generator family may wait: it is never offered by the Convert flow anyway.
+    assert all(get_family(name).generator for name in NOT_YET_IN_THE_SITE)
 
 
 def test_the_families_the_admin_trains_are_those_mlcore_can_train():

@@ -1,0 +1,20 @@
+"""StyleGAN2 (Karras et al. 2020, "Analyzing and Improving the Image Quality of StyleGAN"): a
+style-based generator with modulated, demodulated convolutions and a skip architecture, against
+a residual discriminator; its networks' tensors are named as NVlabs stylegan2-ada-pytorch's.
+
+A generator family: it makes images from seeds and latents rather than translating a photo.
+Importing this package registers the ``stylegan2`` family (see mlcore.registry for the modules
+every family has); it imports no torch.
+"""
+
+from mlcore.registry import Family, register
+from mlcore.stylegan2.config import StyleGAN2Config, StyleGAN2TrainConfig, auto_config
+
+# Training joins in a later round (its trainer and data modules); until then mlcore builds,
+# loads and runs StyleGAN2 networks but cannot train them.
+FAMILY = register(Family(
+    name="stylegan2", label="StyleGAN2 (Karras et al. 2020)", package=__name__, config_class=StyleGAN2Config,
+    generator=True,
+))
+
+__all__ = ["FAMILY", "StyleGAN2Config", "StyleGAN2TrainConfig", "auto_config"]
