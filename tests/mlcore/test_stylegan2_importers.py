@@ -93,7 +93,7 @@ class Persistent:
         return (self.fakes.reconstruct, (self.meta,))
 
 
-def nvlabs_generator_tree(fakes, *, c_dim=0, stylegan3_synthesis=False, seed=0):
+def nvlabs_generator_tree(fakes, *, c_dim=0, stylegan3_synthesis=False, seed=0, channels=None):
     """A Generator as NVlabs networks.py builds it for TINY (architecture 'skip'), and its tensors by name."""
     gen = torch.Generator().manual_seed(seed)
     tensors: dict[str, torch.Tensor] = {}
@@ -124,9 +124,11 @@ def nvlabs_generator_tree(fakes, *, c_dim=0, stylegan3_synthesis=False, seed=0):
                           modules=[("affine", fc(f"{prefix}.affine", TINY["w_dim"], cin))],
                           attrs={"conv_clamp": None, "weight_gain": np.float64(1 / math.sqrt(cin))})
 
+    channels = channels or CHANNELS
+    top = max(channels)
     blocks = []
-    for res, cout in CHANNELS.items():
-        prefix, cin = f"synthesis.b{res}", CHANNELS.get(res // 2, 0)
+    for res, cout in channels.items():
+        prefix, cin = f"synthesis.b{res}", channels.get(res // 2, 0)
         tensors[f"{prefix}.resample_filter"] = FIR
         children = [] if res == 4 else [("conv0", layer(f"{prefix}.conv0", cin, cout, res, 2))]
         children += [("conv1", layer(f"{prefix}.conv1", cout, cout, res, 1)), ("torgb", torgb(f"{prefix}.torgb", cout))]
@@ -138,16 +140,16 @@ def nvlabs_generator_tree(fakes, *, c_dim=0, stylegan3_synthesis=False, seed=0):
         blocks = [("input", Persistent(fakes, "SynthesisInput")), ("L0_36_512", Persistent(fakes, "SynthesisLayer"))]
     synthesis_kwargs = {"channel_base": 128, "channel_max": 16, "num_fp16_res": 0, "conv_clamp": None}
     synthesis = Persistent(fakes, "SynthesisNetwork", modules=blocks,
-                           kwargs={"w_dim": 8, "img_resolution": 16, "img_channels": 3, **synthesis_kwargs},
-                           attrs={"w_dim": 8, "img_resolution": 16, "img_channels": 3, "block_resolutions": [4, 8, 16]})
+                           kwargs={"w_dim": 8, "img_resolution": top, "img_channels": 3, **synthesis_kwargs},
+                           attrs={"w_dim": 8, "img_resolution": top, "img_channels": 3, "block_resolutions": list(channels)})
     mapping = Persistent(fakes, "MappingNetwork",
                          buffers=[("w_avg", rand("mapping.w_avg", 8))],
                          modules=[("fc0", fc("mapping.fc0", 8, 8, 0.01)), ("fc1", fc("mapping.fc1", 8, 8, 0.01))],
                          attrs={"z_dim": 8, "c_dim": c_dim, "w_dim": 8, "num_ws": 8, "num_layers": 2, "w_avg_beta": 0.995})
-    kwargs = {"z_dim": 8, "c_dim": c_dim, "w_dim": 8, "img_resolution": 16, "img_channels": 3,
+    kwargs = {"z_dim": 8, "c_dim": c_dim, "w_dim": 8, "img_resolution": top, "img_channels": 3,
               "mapping_kwargs": fakes.EasyDict(num_layers=2), "synthesis_kwargs": fakes.EasyDict(synthesis_kwargs)}
     generator = Persistent(fakes, "Generator", modules=[("synthesis", synthesis), ("mapping", mapping)], kwargs=kwargs,
-                           attrs={"z_dim": 8, "c_dim": c_dim, "w_dim": 8, "img_resolution": 16, "img_channels": 3,
+                           attrs={"z_dim": 8, "c_dim": c_dim, "w_dim": 8, "img_resolution": top, "img_channels": 3,
                                   "num_ws": 8})
     return generator, tensors
 
@@ -293,7 +295,7 @@ def test_conditional_and_stylegan3_generators_are_refused_in_words(tmp_path):
 # --- rosinality checkpoints -----------------------------------------------------------------------
 
 
-def rosinality_state_dict(*, seed=0, blur_taps=(1, 3, 3, 1)):
+def rosinality_state_dict(*, seed=0, blur_taps=(1, 3, 3, 1), channels=None):
     """g_ema's state dict as rosinality's model.py Generator names and shapes it (for TINY's channels)."""
     gen = torch.Generator().manual_seed(seed)
     taps = torch.tensor(blur_taps, dtype=torch.float32)
@@ -320,22 +322,23 @@ def rosinality_state_dict(*, seed=0, blur_taps=(1, 3, 3, 1)):
         sd[f"{prefix}.conv.modulation.weight"] = torch.randn(cin, 8, generator=gen)
         sd[f"{prefix}.conv.modulation.bias"] = torch.randn(cin, generator=gen)
 
-    sd["input.input"] = torch.randn(1, 16, 4, 4, generator=gen)
-    styled("conv1", 16, 16, False)
-    to_rgb("to_rgb1", 16, False)
-    styled("convs.0", 16, 16, True)
-    styled("convs.1", 16, 16, False)
-    styled("convs.2", 16, 8, True)
-    styled("convs.3", 8, 8, False)
-    to_rgb("to_rgbs.0", 16, True)
-    to_rgb("to_rgbs.1", 8, True)
-    for j, res in enumerate((4, 8, 8, 16, 16)):  # res = 2 ** ((j + 5) // 2)
+    channels = channels or CHANNELS
+    sd["input.input"] = torch.randn(1, channels[4], 4, 4, generator=gen)
+    styled("conv1", channels[4], channels[4], False)
+    to_rgb("to_rgb1", channels[4], False)
+    ups = [r for r in channels if r > 4]
+    for k, res in enumerate(ups):
+        styled(f"convs.{2 * k}", channels[res // 2], channels[res], True)
+        styled(f"convs.{2 * k + 1}", channels[res], channels[res], False)
+        to_rgb(f"to_rgbs.{k}", channels[res], True)
+    for j in range(2 * len(ups) + 1):
+        res = 2 ** ((j + 5) // 2)
         sd[f"noises.noise_{j}"] = torch.randn(1, 1, res, res, generator=gen)
     return sd
 
 
-def training_args():
-    return argparse.Namespace(size=16, latent=8, n_mlp=2, channel_multiplier=2, r1=10.0, iter=800000, batch=16,
+def training_args(size=16):
+    return argparse.Namespace(size=size, latent=8, n_mlp=2, channel_multiplier=2, r1=10.0, iter=800000, batch=16,
                               ckpt=None, augment=True, ada_target=0.6, distributed=False, path="/data/lmdb")
 
 
@@ -438,3 +441,34 @@ def test_both_formats_are_in_the_importers_table():
     assert FORMATS["nvlabs-stylegan2"].source == "PKL"
     assert FORMATS["rosinality"].source == "PT"
     assert [o.name for o in FORMATS["rosinality"].options] == ["which"]
+
+
+# --- into a Restyle checkpoint (needs mlcore.stylegan2, the network the weights fill) ------------
+
+SMALLEST = {4: 16, 8: 16, 16: 8, 32: 4}  # min(128 // res, 16) at 32 px, the smallest StyleGAN2Config
+
+
+def test_both_converters_write_a_checkpoint_the_stylegan2_network_loads_exactly(tmp_path):
+    networks = pytest.importorskip("mlcore.stylegan2.networks")
+    from mlcore.checkpoint import load_model
+    from mlcore.importers.stylegan2 import import_nvlabs_stylegan2, import_rosinality
+
+    with nvlabs_modules_while_writing() as fakes:
+        g_ema, tensors = nvlabs_generator_tree(fakes, channels=SMALLEST)
+        with open(tmp_path / "art.pkl", "wb") as handle:
+            pickle.dump({"G_ema": g_ema}, handle)
+    torch.save({"g_ema": rosinality_state_dict(channels=SMALLEST), "args": training_args(32)}, tmp_path / "r.pt")
+
+    for out, source in ((import_nvlabs_stylegan2(tmp_path / "art.pkl", tmp_path / "a.safetensors"), "NVlabs"),
+                        (import_rosinality(tmp_path / "r.pt", tmp_path / "r.safetensors", name="Rosy"), "rosinality")):
+        checkpoint = load_model(out)
+        assert checkpoint.family == "stylegan2" and source in checkpoint.meta["source"]
+        assert (checkpoint.config.resolution, checkpoint.config.channel_base, checkpoint.config.channel_max) == (32, 128, 16)
+        generator = networks.build(checkpoint.config).eval()
+        generator.load_state_dict(checkpoint.state_dict, strict=True)
+        with torch.no_grad():
+            image = generator(torch.randn(2, 8), None, noise_mode="const")
+        assert image.shape == (2, 3, 32, 32) and torch.isfinite(image).all()
+    assert torch.equal(load_model(tmp_path / "a.safetensors").state_dict["synthesis.b32.conv0.weight"],
+                       tensors["synthesis.b32.conv0.weight"])
+    assert load_model(tmp_path / "r.safetensors").meta["name"] == "Rosy"
