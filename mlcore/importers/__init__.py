@@ -75,5 +75,16 @@ FORMATS: dict[str, ImportFormat] = {
                              type=int),
             ),
         ),
+        ImportFormat(
+            "nvlabs-stylegan2", "an NVlabs stylegan2-ada-pytorch or stylegan3 (--cfg=stylegan2) network .pkl, "
+            "read without running the code it carries", "PKL",
+            "mlcore.importers.stylegan2:import_nvlabs_stylegan2",
+            (ImportOption("which", "which generator to import (default: G_ema)", ("G_ema", "G")),),
+        ),
+        ImportFormat(
+            "rosinality", "a rosinality/stylegan2-pytorch .pt (a training checkpoint or convert_weight.py output)",
+            "PT", "mlcore.importers.stylegan2:import_rosinality",
+            (ImportOption("which", "which generator to import (default: G_ema)", ("G_ema", "G")),),
+        ),
     )
 }
