@@ -25,12 +25,12 @@ within rounding, and resampling does not alias). The colour transforms compose i
 matrix per image acting on RGB around the luma axis, so images are expected in -1..1 (the
 networks' range), where 0 is mid-grey.
 
-Two departures from the reference. It folds blit into the geom matrix and resamples it with the
-rest; with its slightly asymmetric filter that makes a flip or a quarter turn inexact (off by up to
-about 0.05 on a smooth -1..1 image), so here blit is done on the pixels. And an image for which no
-transform was chosen is returned bit for bit (the reference resamples the whole batch whenever
-the pipe is on): ``p = 0`` is exactly the identity,
-and at small p most reals reach D untouched. The filtering and corruption groups of the paper
+Two departures from the reference. The reference folds blit into the geom matrix and resamples
+it with the rest; with its slightly asymmetric filter that makes a flip or a quarter turn inexact
+(off by up to about 0.05 on a smooth -1..1 image), so here blit is done on the pixels. And an
+image for which no transform was chosen is returned bit for bit (the reference resamples the
+whole batch whenever the pipe is on): ``p = 0`` is exactly the identity, and at small p most
+reals reach D untouched. The filtering and corruption groups of the paper
 ('f', 'n', 'c' in 'bgcfnc') are not implemented: 'bgc' is what the paper recommends and trains with.
 
 Random numbers come from ``generator`` when one is given (it must live on the images' device),
@@ -98,8 +98,8 @@ class AugmentPipe(nn.Module):
         self.hue, self.saturation = float(hue), float(saturation)
         self.brightness_std, self.contrast_std = float(brightness_std), float(contrast_std)  # additive; log2
         self.hue_max, self.saturation_std = float(hue_max), float(saturation_std)  # 1 = a full turn; log2
-        # Not a parameter: the filter is fixed, and keeping it out of the state_dict lets a
-        # checkpoint hold only what training changes (p).
+        # A buffer so that it follows .to(device); not persistent, so a checkpoint holds only
+        # what training changes (p).
         self.register_buffer("filter", torch.tensor(_SYM6, dtype=torch.float64).div(sum(_SYM6)).float(),
                              persistent=False)
 
@@ -239,6 +239,7 @@ class AdaController:
     in ``kimg`` thousand images), never below 0. D's outputs on reals drift positive when it
     overfits, so an over-confident D gets more augmentation.
 
+    ``batch_size`` is the global batch (all processes together), as the images counted in kimg.
     Its counters are tensors on the logits' device (no host sync per step) and are in
     ``state_dict``: a resumed run adjusts at the same steps from the same sums.
     """
