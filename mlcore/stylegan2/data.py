@@ -243,8 +243,8 @@ def _duplicate_notes(found: list[_Found], name) -> list[str]:
     copies = sum(len(group) - 1 for group in groups)
     listed = "; ".join(" = ".join(name(f) for f in group) for group in groups[:_NAMES_LISTED])
     more = f"; and {len(groups) - _NAMES_LISTED} more groups" if len(groups) > _NAMES_LISTED else ""
-    return [f"{copies} file(s) are byte-for-byte copies of others, so those images count double in training: "
-            f"{listed}{more}"]
+    return [(f"{copies} file(s) are byte-for-byte copies of others, so those images count double in training: "
+             f"{listed}{more}")]
 
 
 def dataset_inputs(root: str | os.PathLike) -> dict[str, str]:

@@ -61,8 +61,8 @@ def test_a_small_folder_is_told_that_ada_will_be_on(tmp_path):
 def test_too_few_images_is_a_problem_saying_how_many_are_needed(tmp_path):
     report = inspect_dataset(folder_of(tmp_path, MIN_IMAGES - 1))
     assert not report.ok
-    assert report.problems == (f"only {MIN_IMAGES - 1} readable image(s); StyleGAN2 needs at least {MIN_IMAGES} "
-                               "to train at all, and a few thousand to train well",)
+    assert report.problems == ((f"only {MIN_IMAGES - 1} readable image(s); StyleGAN2 needs at least {MIN_IMAGES} "
+                                "to train at all, and a few thousand to train well"),)
 
 
 def test_unreadable_files_are_named_with_the_reason(tmp_path):
