@@ -34,12 +34,16 @@ class Family(models.TextChoices):
     GATYS = "gatys", "Style of your own image (Gatys et al.)"
     PIX2PIX = "pix2pix", "Paired translation (Pix2Pix, Isola et al.)"
     UGATIT = "ugatit", "Unpaired translation (U-GAT-IT, Kim et al.)"
+    STYLEGAN2 = "stylegan2", "Art from seeds, and your photo inside it (StyleGAN2, Karras et al.)"
 
 
+# Families that make images from seeds and latents (the Generate page); a photo meets them only
+# through projection ("put my photo into this model"), a slow conversion.
+GENERATOR_FAMILIES = {Family.STYLEGAN2}
 # Families that paint with a style image the user uploads next to the photo.
 STYLE_IMAGE_FAMILIES = {Family.GATYS}
 # Families that run a slow optimisation per image, on a queue of their own.
-SLOW_FAMILIES = {Family.GATYS}
+SLOW_FAMILIES = {Family.GATYS, Family.STYLEGAN2}
 
 
 class DeviceClass(models.TextChoices):
@@ -204,6 +208,10 @@ class Conversion(DeliveredJob):
     intermediate = models.FileField(
         upload_to=_result_path, blank=True, help_text="The latest image of a slow job while it runs."
     )
+    latent = models.FileField(
+        upload_to=_result_path, blank=True,
+        help_text="StyleGAN2 projection: the photo's latent in the model (.npz), for mixing it with other styles.",
+    )
     label = models.CharField(
         max_length=200, blank=True, help_text="A caveat shown with the result, e.g. a test-only loss network."
     )
@@ -253,6 +261,7 @@ class TrainableFamily(models.TextChoices):
     FAST_STYLE = Family.FAST_STYLE.value, Family.FAST_STYLE.label
     PIX2PIX = Family.PIX2PIX.value, Family.PIX2PIX.label
     UGATIT = Family.UGATIT.value, Family.UGATIT.label
+    STYLEGAN2 = Family.STYLEGAN2.value, Family.STYLEGAN2.label
 
 
 def _archive_path(dataset, filename):

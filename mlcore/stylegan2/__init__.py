@@ -14,7 +14,9 @@ from mlcore.stylegan2.config import StyleGAN2Config, StyleGAN2TrainConfig, auto_
 # loads and runs StyleGAN2 networks but cannot train them.
 FAMILY = register(Family(
     name="stylegan2", label="StyleGAN2 (Karras et al. 2020)", package=__name__, config_class=StyleGAN2Config,
-    generator=True,
+    # A photo meets StyleGAN2 only through projection (a photo optimised into the model's latent
+    # space), minutes per picture like Gatys: the site sends those jobs to its slow queue.
+    generator=True, optimises_each_picture=True,
 ))
 
 __all__ = ["FAMILY", "StyleGAN2Config", "StyleGAN2TrainConfig", "auto_config"]
