@@ -5,9 +5,11 @@
     result.fid, result.kid
 
 - ``frechet_distance``: ``|mu1 - mu2|^2 + tr(S1 + S2 - 2 (S1 S2)^(1/2))``. The trace of the
-  matrix square root is taken as ``sum sqrt(eig(S1^(1/2) S2 S1^(1/2)))``: that matrix is
-  symmetric positive semi-definite and has the eigenvalues of ``S1 S2``, so a symmetric
-  eigen-solver suffices (no scipy, no complex parts to drop).
+  matrix square root is the sum of the square roots of the eigenvalues of ``S1 S2``, which are
+  those of the symmetric positive semi-definite ``R^T S2 R`` for any ``R R^T = S1``; so a
+  symmetric eigenvalue solver suffices (no scipy, no complex parts to drop). ``R`` is S1's
+  Cholesky factor when S1 is positive definite (more images than feature dimensions, the real
+  case: fast), else its eigen-decomposition square root (exact for singular S1, slower).
 - ``kernel_inception_distance``: the unbiased estimate of the squared MMD with the cubic
   polynomial kernel ``k(x, y) = (x.y / d + 1)^3``, averaged over random subsets of
   ``min(n_real, n_fake, max_subset_size)`` features of each side, as the KID paper and NVlabs'
@@ -38,17 +40,22 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
     sigma1, sigma2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != (mu1.size, mu1.size):
         raise ValueError(f"mismatched statistics: mu {mu1.shape} / {mu2.shape}, sigma {sigma1.shape} / {sigma2.shape}")
-    root1 = _psd_sqrt(sigma1)
-    middle = root1 @ sigma2 @ root1
+    root1 = _factor(sigma1)
+    middle = root1.T @ sigma2 @ root1
     eigenvalues = np.linalg.eigvalsh((middle + middle.T) / 2)
     trace_sqrt = float(np.sqrt(np.clip(eigenvalues, 0.0, None)).sum())  # tiny negatives are round-off
     diff = mu1 - mu2
     return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace_sqrt)
 
 
-def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
-    eigenvalues, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
-    return (vectors * np.sqrt(np.clip(eigenvalues, 0.0, None))) @ vectors.T
+def _factor(matrix: np.ndarray) -> np.ndarray:
+    """Some R with R R^T = matrix (symmetric positive semi-definite)."""
+    symmetric = (matrix + matrix.T) / 2
+    try:
+        return np.linalg.cholesky(symmetric)
+    except np.linalg.LinAlgError:  # singular: fewer samples than dimensions
+        eigenvalues, vectors = np.linalg.eigh(symmetric)
+        return vectors * np.sqrt(np.clip(eigenvalues, 0.0, None))
 
 
 def kernel_inception_distance(
