@@ -6,10 +6,25 @@ raises ``MetricUnavailable`` with a message naming the file, its URL and the var
 number is produced from anything else. Projection has a clearly labelled non-perceptual fallback.
 """
 
-from mlcore.metrics.fid import FidKidResult, compute_fid_kid, frechet_distance, kernel_inception_distance
-from mlcore.metrics.inception import INCEPTION_WEIGHTS, InceptionFeatures, inception_weights_on_disk, load_inception
+from mlcore.metrics.fid import (
+    FidKidResult,
+    compute_fid_kid,
+    frechet_distance,
+    kernel_inception_distance,
+)
+from mlcore.metrics.inception import (
+    INCEPTION_WEIGHTS,
+    InceptionFeatures,
+    inception_weights_on_disk,
+    load_inception,
+)
 from mlcore.metrics.lpips import (
-    FALLBACK_LABEL, LPIPS, LPIPS_WEIGHTS, FallbackDistance, load_lpips, projection_distance,
+    FALLBACK_LABEL,
+    LPIPS,
+    LPIPS_WEIGHTS,
+    FallbackDistance,
+    load_lpips,
+    projection_distance,
 )
 from mlcore.metrics.weights_files import MetricUnavailable
 

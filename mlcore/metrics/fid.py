@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-__all__ = ["FidKidResult", "FeatureMoments", "compute_fid_kid", "frechet_distance", "kernel_inception_distance"]
+__all__ = ["FeatureMoments", "FidKidResult", "compute_fid_kid", "frechet_distance", "kernel_inception_distance"]
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ reproduce. The images enter as 8-bit values, as NVlabs' metrics feed them
 (``round(x * 255)``, the same as their ``x * 127.5 + 128`` of a -1..1 image).
 
 The weights are the published PyTorch conversion, ``weights-inception-2015-12-05-6726825d.pth``
-(torch-fidelity's release; pytorch-fid publishes the same file as
+(torch-fidelity's release; pytorch-fid publishes a copy under the same SHA-256 prefix as
 ``pt_inception-2015-12-05-6726825d.pth``). ``load_inception`` finds it as
 ``mlcore.metrics.weights_files`` says (``RESTYLE_INCEPTION_WEIGHTS``); offline without it,
 ``MetricUnavailable``. The file is read with ``torch.load(weights_only=True)`` (or as
@@ -30,9 +30,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from mlcore.metrics.weights_files import MetricUnavailable, PublishedWeights, find_weights
+from mlcore.metrics.weights_files import (
+    MetricUnavailable,
+    PublishedWeights,
+    find_weights,
+)
 
-__all__ = ["FEATURE_DIM", "INCEPTION_WEIGHTS", "InceptionFeatures", "load_inception", "inception_weights_on_disk"]
+__all__ = ["FEATURE_DIM", "INCEPTION_WEIGHTS", "InceptionFeatures", "inception_weights_on_disk", "load_inception"]
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +61,9 @@ class InceptionFeatures(nn.Module):
 
     def __init__(self, state_dict: dict[str, torch.Tensor], *, source: str) -> None:
         super().__init__()
-        from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+        from torch_fidelity.feature_extractor_inceptionv3 import (
+            FeatureExtractorInceptionV3,
+        )
 
         # torch-fidelity only loads from a path or a file object (and unpickles it freely): give
         # it a buffer holding the tensors we have already read safely, never the user's file.
@@ -99,9 +105,9 @@ def load_inception(
     try:
         net = InceptionFeatures(state, source=file.name)
     except RuntimeError as exc:  # load_state_dict's missing / unexpected keys, wrong shapes
-        first_line = str(exc).strip().splitlines()[0:2]
+        detail = " ".join(line.strip() for line in str(exc).strip().splitlines()[:2])[:300]
         raise MetricUnavailable(
-            f"{file}: not the FID Inception weights ({' '.join(line.strip() for line in first_line)[:300]}); "
+            f"{file}: not the FID Inception weights ({detail}); "
             f"{INCEPTION_WEIGHTS.how_to()}") from exc
     log.info("loaded the FID Inception weights from %s", file)
     return net.to(device)

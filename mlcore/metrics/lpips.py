@@ -35,12 +35,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mlcore.metrics.weights_files import MetricUnavailable, PublishedWeights, find_weights
+from mlcore.metrics.weights_files import (
+    MetricUnavailable,
+    PublishedWeights,
+    find_weights,
+)
 from mlcore.vgg import MissingVGGWeightsError, VGGFeatures, load_vgg
 
 __all__ = [
-    "FALLBACK_LABEL", "LPIPS_LAYERS", "LPIPS_WEIGHTS", "LPIPS", "FallbackDistance",
-    "load_lpips", "projection_distance",
+    "FALLBACK_LABEL",
+    "LPIPS",
+    "LPIPS_LAYERS",
+    "LPIPS_WEIGHTS",
+    "FallbackDistance",
+    "load_lpips",
+    "projection_distance",
 ]
 
 log = logging.getLogger(__name__)

@@ -10,6 +10,7 @@ they say nothing about the published networks' numbers.
 
 from __future__ import annotations
 
+import itertools
 import urllib.error
 
 import numpy as np
@@ -17,8 +18,15 @@ import pytest
 import torch
 
 from mlcore.metrics import (
-    FALLBACK_LABEL, FallbackDistance, MetricUnavailable, compute_fid_kid, frechet_distance,
-    kernel_inception_distance, load_inception, load_lpips, projection_distance,
+    FALLBACK_LABEL,
+    FallbackDistance,
+    MetricUnavailable,
+    compute_fid_kid,
+    frechet_distance,
+    kernel_inception_distance,
+    load_inception,
+    load_lpips,
+    projection_distance,
 )
 from mlcore.metrics.lpips import LPIPS, LPIPS_LAYERS
 from mlcore.vgg import VGGFeatures, load_vgg
@@ -88,7 +96,7 @@ def test_frechet_distance_refuses_mismatched_statistics():
 def slow_unbiased_mmd2(x, y):
     """The KID paper's unbiased MMD^2 estimate with k(a, b) = (a.b / d + 1)^3, as plain loops."""
     m, d = len(x), x.shape[1]
-    k = lambda a, b: (a @ b / d + 1.0) ** 3  # noqa: E731
+    k = lambda a, b: (a @ b / d + 1.0) ** 3
     xx = sum(k(x[i], x[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
     yy = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
     xy = sum(k(x[i], y[j]) for i in range(m) for j in range(m)) / (m * m)
@@ -159,7 +167,7 @@ def test_streamed_fid_and_kid_equal_the_numbers_from_all_features_at_once():
 def test_fid_and_kid_rise_when_the_generator_drifts_from_the_reals():
     def run(brightness):
         real_gen, fake_gen = torch.Generator().manual_seed(0), torch.Generator().manual_seed(1)
-        fakes = list(image_batches(fake_gen, 200, 200, brightness))[0]
+        fakes = next(image_batches(fake_gen, 200, 200, brightness))
         return compute_fid_kid(lambda first, n: fakes[first:first + n], image_batches(real_gen, 200, 32), 200,
                                pooled_colours, kid_subsets=20, kid_subset_size=100)
 
@@ -413,7 +421,7 @@ def test_fallback_distance_is_zero_for_identical_images_and_falls_as_an_image_ne
     distance = FallbackDistance()
     assert distance(target, target).item() == 0.0
     steps = [distance(target + (1 - t) * (start - target), target).item() for t in (0.0, 0.25, 0.5, 0.75, 0.95)]
-    assert all(a > b > 0 for a, b in zip(steps, steps[1:]))
+    assert all(a > b > 0 for a, b in itertools.pairwise(steps))
     assert distance.label == FALLBACK_LABEL == "fallback: multi-scale pixel distance (LPIPS-VGG16 weights unavailable)"
 
 
