@@ -26,13 +26,22 @@ def load_torch_file(path: str | os.PathLike) -> Any:
     except FileNotFoundError:
         raise ImporterError(f"{path}: no such file") from None
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
-        # torch's message is long and suggests weights_only=False; keep only the reason.
-        reason = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\. |\n|$)", str(exc))
         raise ImporterError(
-            f"{path}: not a loadable PyTorch file"
-            f" ({reason.group(1) if reason else str(exc).splitlines()[0]}); files holding"
+            f"{path}: not a loadable PyTorch file ({_refusal(exc)}); files holding"
             " pickled objects are never loaded"
         ) from exc
+
+
+def _refusal(exc: Exception) -> str:
+    """The reason in torch's long refusal, which also suggests weights_only=False: the global
+    it refused where it names one (torch 2.6+ words it "unsupported GLOBAL posix.system"),
+    else its older "WeightsUnpickler error: ..." line, else the message's first line."""
+    message = str(exc)
+    refused = re.search(r"GLOBAL ([\w.]+)", message)
+    if refused:
+        return f"it asks for {refused.group(1)}, which could run code"
+    reason = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\. |\n|$)", message)
+    return reason.group(1) if reason else message.splitlines()[0]
 
 
 def is_state_dict(value: Any) -> bool:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import urllib.error
 from pathlib import Path
 
 import numpy as np
+
 import pytest
 import torch
 
@@ -156,6 +158,25 @@ def test_pytorch_examples_refuses_pickled_objects(tmp_path):
     torch.save(TransformerNet(), tmp_path / "module.pth")  # a whole module, not a state dict
     with pytest.raises(ImporterError, match="not a loadable PyTorch file"):
         import_pytorch_examples(tmp_path / "module.pth", tmp_path / "out.safetensors")
+
+
+class _RunsACommand:
+    """Pickles as a call of os.system: what a hostile .pth file would carry."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_a_file_that_would_run_a_command_is_refused_by_name_and_runs_nothing(tmp_path):
+    marker = tmp_path / "ran"
+    torch.save({"in1.weight": _RunsACommand(marker)}, tmp_path / "hostile.pth")
+    with pytest.raises(ImporterError, match=r"it asks for posix\.system, which could run code"):
+        import_pytorch_examples(tmp_path / "hostile.pth", tmp_path / "out.safetensors")
+    assert not marker.exists()
+    assert not (tmp_path / "out.safetensors").exists()
 
 
 # --- fetch_ml5_style -------------------------------------------------------------------------
