@@ -9,7 +9,6 @@ import urllib.error
 from pathlib import Path
 
 import numpy as np
-
 import pytest
 import torch
 
@@ -17,9 +16,8 @@ from mlcore.checkpoint import load_model
 from mlcore.fast_style import FastStyleConfig
 from mlcore.fast_style.networks import TransformerNet
 from mlcore.importers import ImporterError
-from mlcore.importers.ml5 import fetch_ml5_style, import_ml5
+from mlcore.importers.ml5 import ML5_COMMIT, fetch_ml5_style, import_ml5
 from mlcore.importers.pytorch_examples import import_pytorch_examples
-from mlcore.importers.ml5 import ML5_COMMIT
 from mlcore.inference import Inferer
 
 # EngstromNet parameter prefix -> (TF variable id of its conv weight, its instance norm prefix).
