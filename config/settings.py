@@ -146,7 +146,7 @@ RESTYLE_WORKER_CACHE_DIR = env.path("RESTYLE_WORKER_CACHE_DIR", default=VAR_DIR 
 # The cache's bound: after each fetch or unpack the least recently used entries go until it is
 # under this (never the one just fetched, nor one a job of this machine is using:
 # translator/worker/cache.py).
-RESTYLE_WORKER_CACHE_MAX_GB = env.float("RESTYLE_WORKER_CACHE_MAX_GB", default=20, minimum=0)
+RESTYLE_WORKER_CACHE_MAX_GB = env.float("RESTYLE_WORKER_CACHE_MAX_GB", default=20.0, minimum=0)
 
 # --- Restyle ---------------------------------------------------------------------------------
 
