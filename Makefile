@@ -61,13 +61,17 @@ demo: migrate
 
 # Redis listens on the port config/settings.py makes web, workers and cache dial
 # (RESTYLE_REDIS_PORT, or the port of RESTYLE_REDIS_URL when that is set).
+# The three workers share the machine's cores: torch threads per worker, unless set, are the
+# cores divided by three (at least 1), so three busy workers do not run several threads per core.
 run: demo
 	@mkdir -p "$(VAR_DIR)/redis"
 	@redis_port=$$($(PY) -c 'from config.settings import REDIS_PORT; print(REDIS_PORT)') || exit 1; \
+	cores=$$(nproc); threads=$${RESTYLE_WORKER_TORCH_THREADS:-$$(( cores / 3 > 0 ? cores / 3 : 1 ))}; \
 	echo; \
-	echo "  Restyle: http://$(RESTYLE_HOST):$(RESTYLE_PORT)/   (Redis on port $$redis_port; Ctrl-C stops everything)"; \
+	echo "  Restyle: http://$(RESTYLE_HOST):$(RESTYLE_PORT)/   (Redis on port $$redis_port; $$threads torch threads per worker; Ctrl-C stops everything)"; \
 	echo; \
-	RESTYLE_REDIS_PORT=$$redis_port PYTHONUNBUFFERED=1 exec $(VENV)/bin/honcho -f site/Procfile -d . start
+	RESTYLE_REDIS_PORT=$$redis_port RESTYLE_WORKER_TORCH_THREADS=$$threads PYTHONUNBUFFERED=1 \
+		exec $(VENV)/bin/honcho -f site/Procfile -d . start
 
 test: install-dev
 	$(PY) -m pytest

@@ -143,6 +143,10 @@ STORAGES["default"] = _default_storage(
     addressing_style=env.str("RESTYLE_STORAGE_ADDRESSING_STYLE", default=None),
 )
 RESTYLE_WORKER_CACHE_DIR = env.path("RESTYLE_WORKER_CACHE_DIR", default=VAR_DIR / "worker-cache")
+# The cache's bound: after each fetch or unpack the least recently used entries go until it is
+# under this (never the one just fetched, nor one a job of this machine is using:
+# translator/worker/cache.py).
+RESTYLE_WORKER_CACHE_MAX_GB = env.float("RESTYLE_WORKER_CACHE_MAX_GB", default=20.0, minimum=0)
 
 # --- Restyle ---------------------------------------------------------------------------------
 
@@ -436,6 +440,11 @@ def _worker_device():
 
 RESTYLE_WORKER_DEVICE = _worker_device()
 RESTYLE_INFERENCE_DEVICE = RESTYLE_WORKER_DEVICE
+# Torch threads per worker process (intra-op and inter-op), set as each process that runs jobs
+# starts (translator/worker/threads.py). Unset: torch's default, one per core, right for a host
+# with one worker; several workers on one host divide its cores between them (README: "How many
+# conversion workers per host").
+RESTYLE_WORKER_TORCH_THREADS = env.int("RESTYLE_WORKER_TORCH_THREADS", default=None, minimum=1)
 try:
     RESTYLE_WORKER_QUEUES = list(_queues.worker_queues(env.str("RESTYLE_WORKER_QUEUES", default=""), RESTYLE_WORKER_DEVICE))
 except ValueError as exc:

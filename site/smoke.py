@@ -70,6 +70,7 @@ def main():
             site.wait_until_ready()
         site.check_printed_logins()
         site.check_redis_port()
+        site.check_torch_threads()
         with timed(f"convert {PHOTO.name} with '{MODEL}' through the API", timings):
             site.convert(data_dir / PHOTO)
         site.check_cache_uses_its_redis()
@@ -234,6 +235,20 @@ class Site:
             raise SmokeFailure(f"make run's redis-server did not start on port {self.redis_port}")
         if not redis_ping(self.redis_port):
             raise SmokeFailure(f"nothing answers PING on port {self.redis_port}")
+
+    def check_torch_threads(self):
+        """make run divides the cores between its three workers: each process that runs jobs says
+        how many threads torch has there (translator/worker/threads.py)."""
+        expected = max(1, len(os.sched_getaffinity(0)) // 3)
+
+        def said(worker):
+            return [int(m.group(1)) for m in (re.search(r"torch threads in this .*?: (\d+) intra-op", line)
+                                              for line in self.lines(worker)) if m]
+
+        wait_for(lambda: all(said(worker) for worker in WORKERS), 30, "each worker to say its torch threads")
+        for worker in WORKERS:
+            if any(count != expected for count in said(worker)):
+                raise SmokeFailure(f"the {worker} worker's torch threads are {said(worker)}, not {expected} (cores / 3)")
 
     def check_cache_uses_its_redis(self):
         """The API's upload throttle counts in the web process's cache: it must be in this Redis."""

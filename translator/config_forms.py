@@ -3,7 +3,8 @@
 The config class is the one source of truth: its JSON schema (`describe_fields()`, from
 pydantic's `model_json_schema()`) gives each field's type, enum, bounds, default and help; the
 submitted values go through the class itself (`preset(...).override(...)`), so the admin
-validates exactly as mlcore and the CLI do, and each refusal lands on the field it names.
+validates exactly as mlcore and the CLI do, and each refusal lands on the field it names. A
+preset fills the form in (`config_initial`); what is submitted is taken as given.
 Nested configs become dotted names (`arch.ngf`).
 """
 import json
@@ -58,14 +59,16 @@ def _form_field(field):
     raise TypeError(f"no form field for {field.name}: {field.schema}")
 
 
+def preset_choices(config_class):
+    return [("", "(none: the defaults)")] + [(p, p) for p in config_class.preset_names()]
+
+
 def config_fields(config_class):
-    """{form field name: django field}: a preset chooser, then every (nested) config field."""
-    presets = [("", "(none: the defaults below)")] + [(p, p) for p in config_class.preset_names()]
+    """{form field name: django field}: the preset the fields start from (hidden: the page
+    chooses a preset by showing the form again with its values), then every (nested) config field."""
     fields = {
-        PRESET_FIELD: forms.ChoiceField(
-            choices=presets, required=False,
-            help_text="Start from a preset; the fields you change below override it.",
-        )
+        PRESET_FIELD: forms.ChoiceField(choices=preset_choices(config_class), required=False,
+                                        widget=forms.HiddenInput)
     }
     for field in config_class.describe_fields():
         fields[PREFIX + field.name] = _form_field(field)
@@ -104,22 +107,31 @@ def _errors_by_field(error, names):
     return errors
 
 
-def config_from_form(config_class, cleaned):
-    """The config for submitted values: the preset (or the defaults), with every field that
-    differs from the class default applied. Raises forms.ValidationError with mlcore's own
-    words on the fields they name."""
+def submitted_names(form):
+    """The config fields the submission holds a value for, as each widget judges it: a box left
+    unticked is a value (false, or no items), a field missing from the request is not."""
+    return {name for name, field in form.fields.items()
+            if name.startswith(PREFIX) and not field.widget.value_omitted_from_data(form.data, form.files,
+                                                                                     form.add_prefix(name))}
+
+
+def config_from_form(config_class, cleaned, submitted):
+    """The config for submitted values: every field in `submitted` (form field names) as given,
+    over the preset the form started from (or the defaults) for the rest. A preset only chooses
+    the values the form shows first (config_initial), so a value the admin sets back to the
+    class default stays the default. Raises forms.ValidationError with mlcore's own words on the
+    fields they name."""
     base = config_class.preset(cleaned[PRESET_FIELD]) if cleaned.get(PRESET_FIELD) else config_class()
     overrides = {}
     fields = config_class.describe_fields()
     for field in fields:
         key = PREFIX + field.name
-        if key not in cleaned:
-            continue  # refused by the form field already
+        if key not in cleaned or key not in submitted:
+            continue  # refused by the form field already, or not sent: the starting value
         value = _parse(field, cleaned[key])
         if value is None and not _optional(field.schema)[1]:
-            continue  # left empty: keep the preset's value or the default
-        if value != field.default:
-            overrides[field.name] = value
+            continue  # left empty: a value it must have stays the starting one
+        overrides[field.name] = value
     try:
         return base.override(overrides)
     except ValueError as exc:  # mlcore.config.ConfigError, whose .problems name the fields

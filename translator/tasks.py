@@ -9,7 +9,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from . import services, sweeper  # noqa: F401  (sweeper: starts with the worker)
 from .models import Conversion
-from .worker import device, inference, training_runs  # device: checks the worker's device as it starts
+from .worker import device, inference, threads, training_runs  # noqa: F401  (device, threads: act as the worker starts)
 
 log = logging.getLogger(__name__)
 

@@ -1,3 +1,11 @@
+// The add page: choosing a preset shows the form again with its values (no button press needed).
+(function () {
+  "use strict";
+  document.querySelectorAll("select[data-submit-on-change]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+})();
+
 // The training run page refreshes its live panel every few seconds while the run is active.
 (function () {
   "use strict";

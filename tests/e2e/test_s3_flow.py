@@ -103,9 +103,12 @@ def test_a_conversion_goes_through_the_store_and_no_host_keeps_a_file(s3_site, s
     for name in (conversion.photo.image.name, conversion.result.name, conversion.thumbnail.name,
                  version.checkpoint.name):
         assert name in keys
-    # Neither "host" kept a file on its disk; the worker keeps the checkpoint, named by its hash.
+    # Neither "host" kept a file on its disk; the worker keeps the checkpoint, named by its hash
+    # (and the empty lock file its jobs hold it by while they load it: translator/worker/cache.py).
     assert files_under(s3_site.web_media) == [] and files_under(s3_site.worker_media) == []
-    assert files_under(s3_site.worker_cache) == [f"sha256/{version.checkpoint_sha256}.safetensors"]
+    cached = [f"locks/sha256-{version.checkpoint_sha256}.safetensors.lock",
+              f"sha256/{version.checkpoint_sha256}.safetensors"]
+    assert files_under(s3_site.worker_cache) == cached
     assert version.checkpoint_sha256 == hashlib.sha256(
         (s3_site.worker_cache / "sha256" / f"{version.checkpoint_sha256}.safetensors").read_bytes()).hexdigest()
     assert "into the worker cache" in worker.log_text()
@@ -115,4 +118,4 @@ def test_a_conversion_goes_through_the_store_and_no_host_keeps_a_file(s3_site, s
     again = s3_site.start_worker("conversions-s3-again", "conversions", extra_env=s3_site.worker_env)
     convert(ada, photo_path)
     assert "into the worker cache" not in again.log_text()
-    assert files_under(s3_site.worker_cache) == [f"sha256/{version.checkpoint_sha256}.safetensors"]
+    assert files_under(s3_site.worker_cache) == cached

@@ -32,6 +32,10 @@ def database_with(tmp_path, **variables):
         ({"RESTYLE_MIN_SIDE": "0"}, "RESTYLE_MIN_SIDE must be at least 1, not 0"),
         ({"RESTYLE_JOB_LEASE_SECONDS": "30s"}, "RESTYLE_JOB_LEASE_SECONDS must be a number, not '30s'"),
         ({"RESTYLE_JOB_LEASE_SECONDS": "0"}, "RESTYLE_JOB_LEASE_SECONDS must be a number above 0, not 0"),
+        ({"RESTYLE_WORKER_CACHE_MAX_GB": "20GB"}, "RESTYLE_WORKER_CACHE_MAX_GB must be a number, not '20GB'"),
+        ({"RESTYLE_WORKER_CACHE_MAX_GB": "-1"}, "RESTYLE_WORKER_CACHE_MAX_GB must be at least 0, not -1"),
+        ({"RESTYLE_WORKER_TORCH_THREADS": "all"}, "RESTYLE_WORKER_TORCH_THREADS must be a whole number, not 'all'"),
+        ({"RESTYLE_WORKER_TORCH_THREADS": "0"}, "RESTYLE_WORKER_TORCH_THREADS must be at least 1, not 0"),
         ({"RESTYLE_DEBUG": "ture"}, "RESTYLE_DEBUG must be 1 or 0 (or true/false, yes/no, on/off), not 'ture'"),
         ({"RESTYLE_INFERENCE_DTYPE": "fp64"}, "RESTYLE_INFERENCE_DTYPE must be one of fp32, bf16, fp16, not 'fp64'"),
         ({"RESTYLE_UPLOAD_RATE": "60 an hour"}, "RESTYLE_UPLOAD_RATE must be a rate such as 60/hour"),
@@ -90,3 +94,17 @@ def test_restyle_database_url_wins_over_database_url(tmp_path):
     db = database_with(tmp_path, DATABASE_URL="postgres://elsewhere/theirs",
                        RESTYLE_DATABASE_URL="postgresql://db.internal/restyle")
     assert (db["HOST"], db["NAME"]) == ("db.internal", "restyle")
+
+
+def test_the_worker_cache_bound_and_torch_threads_are_read_from_the_environment(tmp_path):
+    show = "from config import settings as s; print(s.RESTYLE_WORKER_CACHE_MAX_GB, s.RESTYLE_WORKER_TORCH_THREADS)"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RESTYLE_")}
+
+    def read(**variables):
+        done = subprocess.run([sys.executable, "-c", show], cwd=REPO, capture_output=True, text=True, timeout=60,
+                              env={**env, "RESTYLE_VAR_DIR": str(tmp_path), **variables})
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()
+
+    assert read() == ["20.0", "None"]  # 20 GB; torch's own default
+    assert read(RESTYLE_WORKER_CACHE_MAX_GB="2.5", RESTYLE_WORKER_TORCH_THREADS="4") == ["2.5", "4"]

@@ -167,3 +167,48 @@ def test_the_settings_files_are_readable_by_systemd_and_name_settings_the_code_r
     assert not unknown, f"the examples name settings nothing reads: {unknown}"
     merged = sorted(key for key in COMING if read_by_code(key))
     assert not merged, f"now read by the code: take them out of COMING: {merged}"
+
+
+THREAD_VARIABLES = ("RESTYLE_WORKER_TORCH_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def test_the_worker_example_gives_torch_and_the_native_libraries_one_thread_count():
+    example = read_env_file(UNITS / "worker.env.example")
+    counts = {example[name] for name in THREAD_VARIABLES}
+    assert len(counts) == 1 and int(counts.pop()) >= 1, {name: example.get(name) for name in THREAD_VARIABLES}
+
+
+def procfile_worker_environment(kind, environ):
+    """The variables site/Procfile's `kind` line gives its worker, as honcho's shell expands them:
+    the line up to the worker's command, run with `env` in its place."""
+    [line] = [line for line in (REPO / "site" / "Procfile").read_text().splitlines() if line.startswith(f"{kind}:")]
+    prefix = line.partition(":")[2].partition(" site/respawn.sh ")[0]
+    done = subprocess.run(["sh", "-c", f"{prefix} env"], env=environ, capture_output=True, text=True, check=True)
+    return dict(item.split("=", 1) for item in done.stdout.splitlines() if "=" in item)
+
+
+@pytest.mark.parametrize("kind", ["conversions", "slow", "training"])
+def test_each_procfile_worker_passes_make_runs_thread_count_to_torch_and_the_native_libraries(kind):
+    plain = {"PATH": os.environ["PATH"]}
+    given = procfile_worker_environment(kind, {**plain, "RESTYLE_WORKER_TORCH_THREADS": "3"})
+    assert [given[name] for name in THREAD_VARIABLES] == ["3", "3", "3"]
+    alone = procfile_worker_environment(kind, plain)  # honcho without make: one thread each
+    assert [alone[name] for name in THREAD_VARIABLES] == ["1", "1", "1"]
+
+
+def test_make_run_divides_the_cores_between_its_three_workers(tmp_path):
+    """The run recipe's line that counts the threads, run by the shell with a stand-in nproc."""
+    recipe = (REPO / "Makefile").read_text().partition("\nrun: demo\n")[2].split("\n\n")[0]
+    [line] = [line for line in recipe.splitlines() if "threads=" in line]
+    script = line.strip().rstrip("\\").replace("$$", "$") + ' echo "$threads"'
+    for cores, expected in ((1, "1"), (2, "1"), (3, "1"), (8, "2"), (16, "5")):
+        fake = tmp_path / f"bin{cores}"
+        fake.mkdir()
+        (fake / "nproc").write_text(f"#!/bin/sh\necho {cores}\n")
+        (fake / "nproc").chmod(0o755)
+        environ = {"PATH": f"{fake}:{os.environ['PATH']}"}
+        done = subprocess.run(["sh", "-c", script], env=environ, capture_output=True, text=True, check=True)
+        assert done.stdout.strip() == expected, (cores, done.stdout, done.stderr)
+    done = subprocess.run(["sh", "-c", script], env={**environ, "RESTYLE_WORKER_TORCH_THREADS": "7"},
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "7"  # a count set by hand wins

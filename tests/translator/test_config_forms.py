@@ -72,9 +72,26 @@ def test_a_clone_of_each_preset_submitted_unchanged_gives_the_same_config(family
 
 
 def test_a_preset_with_a_changed_field_keeps_the_preset_elsewhere():
-    form = submit("pix2pix", **{"preset": "tiny", "cfg:steps": "7", "cfg:arch.in_channels": "1"})
-    assert form.cleaned_data["config"] == config_class("pix2pix").preset("tiny", steps=7).override(
-        {"arch.in_channels": 1})
+    tiny = config_class("pix2pix").preset("tiny")
+    form = submit("pix2pix", initial={**config_initial(tiny), "preset": "tiny"},
+                  **{"cfg:steps": "7", "cfg:arch.in_channels": "1"})
+    assert form.cleaned_data["config"] == tiny.override({"steps": 7, "arch.in_channels": 1})
+
+
+def test_what_is_submitted_is_taken_as_given_and_the_preset_fills_in_only_what_is_not():
+    """A field set back to the class default stays the default; one the request leaves out
+    (a client that sends a few fields) starts from the preset."""
+    cls = config_class("pix2pix")
+    tiny, default = cls.preset("tiny"), cls()
+    assert tiny.steps != default.steps and tiny.arch.ngf != default.arch.ngf  # (so the test can fail)
+    form = submit("pix2pix", initial={**config_initial(tiny), "preset": "tiny"}, **{"cfg:steps": str(default.steps)})
+    assert form.cleaned_data["config"] == tiny.override({"steps": default.steps})
+    # A box is a value either way (unticked, the browser sends nothing): such a client sends its boxes.
+    few = {"name": "run", "device_class": "cpu", "precision": "fp32", "seed": "0", "preset": "tiny",
+           "cfg:steps": str(default.steps), "cfg:flip": "on", "cfg:arch.dropout": "on"}
+    form = TrainingRunForm("pix2pix", few)
+    form.is_valid()
+    assert form.cleaned_data["config"] == tiny.override({"steps": default.steps})
 
 
 @pytest.mark.parametrize(
@@ -104,3 +121,92 @@ def test_a_check_across_fields_is_shown_on_the_form_in_mlcore_s_words():
         "crop_size must be a multiple of 256 for unet_256 (its 8 halvings must end on whole pixels); got 200"]}
     form = submit("ugatit", **{"preset": "tiny", "cfg:arch.in_channels": "1"})
     assert "training needs arch.in_channels == arch.out_channels" in form.errors[NON_FIELD_ERRORS][0]
+
+
+# --- the admin's pages, through the test client ------------------------------------------------
+
+
+def page_form_values(html):
+    """{name: value} of the add page's POST form as a browser would send it unchanged (text and
+    hidden inputs, selected options, ticked boxes)."""
+    from html.parser import HTMLParser
+
+    class Reader(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.values, self.in_post, self.select = {}, False, None
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "form":
+                self.in_post = a.get("method") == "post"
+            if not self.in_post:
+                return
+            if tag == "input" and a.get("type") not in ("submit",) and "name" in a:
+                if a.get("type") == "checkbox":
+                    if "checked" in a:
+                        self.values.setdefault(a["name"], []).append(a.get("value", "on"))
+                else:
+                    self.values[a["name"]] = a.get("value", "")
+            elif tag == "select":
+                self.select = a.get("name")
+            elif tag == "option" and self.select and "selected" in a:
+                self.values[self.select] = a.get("value", "")
+
+        def handle_endtag(self, tag):
+            if tag == "select":
+                self.select = None
+            if tag == "form":
+                self.in_post = False
+
+    reader = Reader()
+    reader.feed(html)
+    return reader.values
+
+
+@pytest.fixture
+def ready_dataset(tmp_path, settings, make_image_bytes):
+    from translator import services
+
+    folder = tmp_path / "datasets" / "pairs"
+    for side in ("A", "B"):
+        (folder / side).mkdir(parents=True)
+        (folder / side / "1.jpg").write_bytes(make_image_bytes("JPEG", size=(64, 64)))
+    settings.RESTYLE_DATASET_ROOTS = [tmp_path / "datasets"]
+    dataset = services.create_dataset(name="pairs", family="pix2pix", server_path=str(folder))
+    return services.check_dataset(dataset_id=dataset.pk)
+
+
+def test_choosing_a_preset_shows_its_values_and_a_field_set_back_to_the_default_stays_so(admin_client, ready_dataset):
+    from translator.models import TrainingRun
+
+    cls = config_class("pix2pix")
+    tiny, default = cls.preset("tiny"), cls()
+    assert tiny.steps != default.steps and tiny.arch.ngf != default.arch.ngf  # (so the test can fail)
+    add = reverse("admin:translator_trainingrun_add")
+    page = admin_client.get(add, {"family": "pix2pix", "preset": "tiny"})
+    assert page.status_code == 200
+    shown = page_form_values(page.content.decode())
+    assert shown["preset"] == "tiny"
+    assert shown["cfg:steps"] == str(tiny.steps) and shown["cfg:arch.ngf"] == str(tiny.arch.ngf)  # the preset's
+    # The admin keeps the preset's other values and sets the steps back to the class default.
+    data = {**shown, "family": "pix2pix", "name": "back to default", "dataset": str(ready_dataset.pk),
+            "device_class": "cpu", "precision": "fp32", "seed": "0", "cfg:steps": str(default.steps)}
+    data.pop("start_now", None)
+    done = admin_client.post(add, data)
+    assert done.status_code == 302, page_errors(done)
+    run = TrainingRun.objects.get(name="back to default")
+    assert run.config == tiny.override({"steps": default.steps}).to_dict()
+    assert run.config["steps"] == default.steps and run.config["arch"]["ngf"] == tiny.arch.ngf
+
+
+def page_errors(response):
+    import re
+
+    return re.findall(r'<ul class="errorlist[^"]*">(.*?)</ul>', response.content.decode(), re.S)
+
+
+def test_an_unknown_preset_is_refused_in_words(admin_client):
+    response = admin_client.get(reverse("admin:translator_trainingrun_add"), {"family": "pix2pix", "preset": "huge"})
+    assert response.status_code == 400
+    assert "pix2pix has no preset 'huge'; its presets: " in response.content.decode()

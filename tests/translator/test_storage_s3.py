@@ -169,7 +169,8 @@ def test_a_version_stored_before_hashes_were_recorded_gets_its_hash_from_the_fir
 def test_with_the_local_folder_a_worker_loads_the_stored_file_itself(worker_cache, user, art_model, upload_file):
     from translator.worker.checkpoints import local_checkpoint
 
-    assert local_checkpoint(art_model.current_version) == Path(art_model.current_version.checkpoint.path)
+    with local_checkpoint(art_model.current_version) as path:
+        assert path == Path(art_model.current_version.checkpoint.path)
     conversion = convert_afresh(services.create_conversion(owner=user, upload=upload_file(), art_model=art_model))
     assert conversion.status == Conversion.Status.SUCCEEDED, conversion.error
     assert not worker_cache.exists()

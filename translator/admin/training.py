@@ -4,7 +4,7 @@ clone, all through services."""
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -12,7 +12,9 @@ from django.utils.html import format_html
 
 from .. import services
 from ..charts import loss_charts
-from ..config_forms import config_fields, config_from_form, config_initial
+from ..config_forms import (
+    PRESET_FIELD, config_fields, config_from_form, config_initial, preset_choices, submitted_names,
+)
 from ..models import ArtModel, Dataset, DeviceClass, TrainableFamily, TrainingRun
 from ..worker import families, training_runs
 
@@ -47,15 +49,18 @@ class TrainingRunForm(forms.Form):
         self.fields.update(config_fields(self.config_class))
 
     def config_items(self):
-        return [self[name] for name in self.fields if name.startswith("cfg:") or name == "preset"]
+        return [self[name] for name in self.fields if name.startswith("cfg:")]
 
     def run_items(self):
-        return [self[name] for name in self.fields if not (name.startswith("cfg:") or name == "preset")]
+        return [self[name] for name in self.fields if not (name.startswith("cfg:") or name == PRESET_FIELD)]
+
+    def preset_choices(self):
+        return preset_choices(self.config_class)
 
     def clean(self):
         data = super().clean()
         try:
-            data["config"] = config_from_form(self.config_class, data)
+            data["config"] = config_from_form(self.config_class, data, submitted_names(self))
         except (ValueError, TypeError) as exc:
             raise forms.ValidationError(f"The settings are not valid: {exc}")
         if data.get("processes") is None:
@@ -123,7 +128,15 @@ class TrainingRunAdmin(admin.ModelAdmin):
                     return redirect("admin:translator_trainingrun_change", run.pk)
         else:
             initial = {"seed": 0, "processes": 1}
-            if source is not None:
+            preset = request.GET.get(PRESET_FIELD, "")
+            config_class = families.training_config_class(family)
+            if preset and preset not in config_class.preset_names():
+                return HttpResponseBadRequest(
+                    f"{family} has no preset {preset!r}; its presets: {', '.join(config_class.preset_names())}.",
+                    content_type="text/plain; charset=utf-8")
+            if preset:  # the form again, starting from the preset's values
+                initial.update(config_initial(config_class.preset(preset)), preset=preset)
+            elif source is not None:
                 config = families.training_config_class(family).from_dict(source.config)
                 initial.update(config_initial(config), name=f"{source.name} (copy)", dataset=source.dataset_id,
                                art_model=source.art_model_id, device_class=source.device_class, processes=source.processes,
@@ -132,7 +145,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/translator/trainingrun/add.html", {
             **self.admin_site.each_context(request), "opts": self.model._meta, "form": form, "family": family,
             "family_label": TrainableFamily(family).label, "title": f"Train a {TrainableFamily(family).label} model",
-            "layout": families.dataset_layout(family),
+            "layout": families.dataset_layout(family), "preset": form[PRESET_FIELD].value() or "",
         })
 
     # --- watching a run --------------------------------------------------------------------

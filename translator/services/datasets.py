@@ -8,6 +8,7 @@ import shutil
 import stat
 import uuid
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from PIL import Image
 
 from ..models import Dataset
 from ..uploads import validate_image_upload
+from ..worker import cache as worker_cache
 from ..worker.datasets import family_report
 from . import delivery
 from .errors import ServiceError
@@ -126,12 +128,17 @@ def check_dataset(*, dataset_id, claim=None):
     With a worker's `claim`, nothing is recorded once the check is no longer that worker's."""
     dataset = Dataset.objects.get(pk=dataset_id)
     problems = []
-    if dataset.archive:
-        try:
-            dataset.folder = str(local_dataset_folder(dataset, fresh=True))
-        except DatasetArchiveError as exc:
-            _record(dataset, problems=[str(exc)], counts={}, samples=[], claim=claim)
-            return dataset
+    with dataset_in_use(dataset):  # its unpacked copy stays while it is checked
+        if dataset.archive:
+            try:
+                dataset.folder = str(local_dataset_folder(dataset, fresh=True))
+            except DatasetArchiveError as exc:
+                _record(dataset, problems=[str(exc)], counts={}, samples=[], claim=claim)
+                return dataset
+        return _check_folder(dataset, problems, claim)
+
+
+def _check_folder(dataset, problems, claim):
     folder = Path(dataset.folder)
     files, size, file_problems = _check_files(folder)
     dataset.file_count, dataset.size_bytes = files, size
@@ -177,14 +184,30 @@ def local_dataset_folder(dataset, *, fresh=False):
     """The folder this machine reads the dataset from. A server folder is used where it is (it
     must be on every worker that trains on it); an uploaded archive stays in the storage and is
     unpacked into this machine's scratch the first time it is needed here (`fresh`: again), so a
-    worker on another host than the one that checked it trains on the same files."""
+    worker on another host than the one that checked it trains on the same files. Hold it with
+    dataset_in_use while it is read."""
     if not dataset.archive:
         return Path(dataset.folder)
     destination = scratch_folder(dataset)
     if fresh or not destination.is_dir():
         _unpack(dataset, destination)
+        worker_cache.trim(keep=[destination])
+    else:
+        worker_cache.touch(destination)  # its last use, for the trim
     entries = [p for p in destination.iterdir() if not _is_junk(p.relative_to(destination))]
     return entries[0] if len(entries) == 1 and entries[0].is_dir() else destination
+
+
+@contextmanager
+def dataset_in_use(dataset):
+    """Hold this machine's unpacked copy of an uploaded dataset for the block (taken before
+    local_dataset_folder is asked for it): no trim of the worker cache, in any process, removes
+    it while a check or a training run reads it (translator.worker.cache)."""
+    if not dataset.archive:
+        yield
+        return
+    with worker_cache.in_use(scratch_folder(dataset)):
+        yield
 
 
 def _record(dataset, *, problems, counts, samples, claim=None):

@@ -30,11 +30,10 @@ def inferer_for(version):
             _cache.move_to_end(key)
             return _cache[key], 0.0
         started = time.perf_counter()
-        inferer = Inferer.load(
-            local_checkpoint(version),
-            device=settings.RESTYLE_INFERENCE_DEVICE,
-            dtype=settings.RESTYLE_INFERENCE_DTYPE,
-        )
+        with local_checkpoint(version) as path:  # held in the worker cache while it loads
+            inferer = Inferer.load(
+                path, device=settings.RESTYLE_INFERENCE_DEVICE, dtype=settings.RESTYLE_INFERENCE_DTYPE
+            )
         _cache[key] = inferer
         while len(_cache) > settings.RESTYLE_INFERER_CACHE_SIZE:
             _cache.popitem(last=False)

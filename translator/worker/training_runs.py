@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from django.conf import settings
 
 from .. import services
-from ..services.datasets import local_dataset_folder
+from ..services.datasets import dataset_in_use, local_dataset_folder
 from . import run_files
 
 log = logging.getLogger("translator.training")
@@ -59,14 +59,15 @@ def trainer_for(run):
 def train(run, *, on_progress, should_stop):
     """Train (or resume) `run`: in this process, or in run.processes processes under torchrun
     (translator.worker.torchrun) when it asked for more than one. Returns an mlcore RunResult."""
-    trainer = trainer_for(run)  # made (or pulled) here, so the processes only resume it
-    if run.processes <= 1:
-        return trainer.run(on_progress=on_progress, should_stop=should_stop)
-    inputs = dict(trainer.spec.inputs)  # this host's paths, which trainer_for put in place
-    del trainer
-    from . import torchrun
+    with dataset_in_use(run.dataset):  # this host's copy of the dataset stays for the whole run
+        trainer = trainer_for(run)  # made (or pulled) here, so the processes only resume it
+        if run.processes <= 1:
+            return trainer.run(on_progress=on_progress, should_stop=should_stop)
+        inputs = dict(trainer.spec.inputs)  # this host's paths, which trainer_for put in place
+        del trainer
+        from . import torchrun
 
-    return torchrun.train(run, on_progress=on_progress, should_stop=should_stop, inputs=inputs)
+        return torchrun.train(run, on_progress=on_progress, should_stop=should_stop, inputs=inputs)
 
 
 class StopPoll:
