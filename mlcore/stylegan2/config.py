@@ -111,6 +111,8 @@ class StyleGAN2TrainConfig(Config):
         None, "EMA half-life at most this x images seen so far (0.05 in NVlabs auto); null: off", gt=0.0)
     augment: Literal["ada", "noaug", "auto"] = setting(
         "auto", "discriminator augmentation: ada (adaptive), noaug, or auto (ada for small datasets)")
+    augment_p: Probability = setting(
+        0.0, "augmentation probability at the start (NVlabs --p); ADA adjusts it from there")
     ada_target: Probability = setting(0.6, "ADA's target for the sign of D on reals (r_t)")
     ada_interval: int = setting(4, "adjust the augmentation probability every this many steps", ge=1)
     ada_kimg: float = setting(

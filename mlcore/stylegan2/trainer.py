@@ -126,7 +126,7 @@ class Task(TrainingTask):
         self.G = build(arch).to(self.device)
         self.D = build_discriminator(arch, mbstd_group_size=config.mbstd_group_size).to(self.device)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
-        self.augment: AugmentPipe = make_pipe("bgc", p=0.0).to(self.device)
+        self.augment: AugmentPipe = make_pipe("bgc", p=config.augment_p).to(self.device)
         self.state = TrainingState().to(self.device)
         self.networks = {"G": self.G, "D": self.D, "G_ema": self.G_ema, "augment": self.augment,
                          "state": self.state}
