@@ -45,7 +45,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -55,6 +54,7 @@ from mlcore.stylegan2 import losses
 from mlcore.stylegan2.augment import AdaController, AugmentPipe, make_pipe
 from mlcore.stylegan2.config import StyleGAN2TrainConfig
 from mlcore.stylegan2.data import ADA_BELOW, ImageFolderDataset
+from mlcore.stylegan2.generate import z_from_seed
 from mlcore.stylegan2.networks import Generator, build, build_discriminator
 
 __all__ = ["Task", "GeneratorPass", "TrainingState", "grid_latents", "augmentation_on"]
@@ -65,8 +65,7 @@ log = logging.getLogger(__name__)
 def grid_latents(count: int, z_dim: int) -> torch.Tensor:
     """z of seeds 0 .. count - 1, each ``numpy.random.RandomState(seed).randn(1, z_dim)`` as NVlabs
     ``generate.py`` draws it, so a grid seed is the same image in every tool."""
-    return torch.from_numpy(np.concatenate(
-        [np.random.RandomState(seed).randn(1, z_dim) for seed in range(count)])).float()
+    return torch.cat([z_from_seed(seed, z_dim) for seed in range(count)])
 
 
 def augmentation_on(mode: str, dataset_size: int) -> bool:
