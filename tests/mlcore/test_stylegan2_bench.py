@@ -47,7 +47,7 @@ def test_it_prints_the_machine_inputs_and_training_baseline_engine_ratio_side_by
     assert training["baseline_peak_bytes"] > 0 and training["measured_peak_bytes"] > 0
     # The bare loop and the engine ran the same first step on the same batch from the same start.
     assert training["baseline_first_step"] == pytest.approx(training["measured_first_step"], rel=1e-5)
-    assert re.search(r"^training 32 px +s/kimg +[\d.]+ +[\d.]+ +[\d.]+x", out, re.M), out
+    assert re.search(r"^training 32 px +s/kimg +[\d.,]+ +[\d.,]+ +[\d.]+x", out, re.M), out
 
 
 def test_nvlabs_published_figure_is_a_labelled_reference_row_not_a_measurement(bench):
