@@ -430,7 +430,7 @@ def test_the_training_config_refuses_a_batch_the_minibatch_std_cannot_split():
 def test_the_family_is_registered_as_a_generator_that_refuses_to_translate_photos():
     family = get_family("stylegan2")
     assert family.label == "StyleGAN2 (Karras et al. 2020)" and family.generator
-    assert family.config_class is StyleGAN2Config and family.training is None
+    assert family.config_class is StyleGAN2Config and family.training.config_class is StyleGAN2TrainConfig
     G = family.build(StyleGAN2Config.preset("tiny32"))
     assert isinstance(G, Generator)
     with pytest.raises(ValueError, match="StyleGAN2 makes images from seeds; it does not translate photos"):
