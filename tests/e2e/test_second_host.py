@@ -13,15 +13,14 @@ from pathlib import Path
 import pytest
 import requests
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.urls import reverse
 from PIL import Image
 
 from mlcore.tools.make_pairs import make_pairs
 from translator.models import ArtModel, Conversion, Dataset, TrainingRun
 
-from .stack import Stack, free_port, wait_for
-from .test_s3_flow import api_session, files_under
+from .stack import Stack, api_user, prepare_site_here, wait_for
+from .test_s3_flow import files_under
 
 pytestmark = pytest.mark.e2e
 
@@ -39,18 +38,9 @@ class Host:
 @pytest.fixture
 def two_hosts(s3_storage, transactional_db, test_database_env, tmp_path, settings, data_dir):
     settings.MEDIA_ROOT = tmp_path / "test-process-media"
-    call_command("install_demo_models", source=str(data_dir / "pretrained" / "fast-style-ml5"), styles="wave",
-                 stdout=io.StringIO(), stderr=io.StringIO())
-    redis_url = f"redis://127.0.0.1:{free_port()}/0"
     (tmp_path / "logs").mkdir()
     # What the hosts have in common, and nothing else: the database, the broker, the store.
-    site = Stack(tmp_path / "logs", {
-        "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        **test_database_env,
-        "RESTYLE_REDIS_URL": redis_url,
-        "RESTYLE_CACHE_URL": redis_url,
-        **s3_storage.env(),
-    })
+    site = Stack(tmp_path / "logs", {**prepare_site_here(test_database_env, data_dir=data_dir), **s3_storage.env()})
     web = Host(tmp_path / "web-host", ["var", "media"])
     worker = Host(tmp_path / "worker-host", ["cwd", "var", "media", "runs", "cache"])
     site.web_host, site.worker_host = web, worker
@@ -127,7 +117,7 @@ def test_a_worker_host_sharing_only_database_broker_and_store_converts_and_train
 ):
     site, web, worker = two_hosts, two_hosts.web_host, two_hosts.worker_host
     start_worker_host(site)
-    ada = api_session(site, "ada")
+    ada = api_user(site, "ada")
     photo = data_dir / "images" / "content" / "chelsea.png"
 
     _, result = convert(ada, photo, ArtModel.objects.get(slug="wave"))
