@@ -42,10 +42,12 @@ def s3_site(s3_storage, transactional_db, test_database_env, tmp_path, settings,
     site.stop()
 
 
-def convert(api, photo_path):
+def convert(api, photo_path, art_model=None):
+    """The photo converted through the API with `art_model` (the demo's wave by default): the
+    job's JSON once it has succeeded."""
+    art_model = art_model or ArtModel.objects.get(slug="wave")
     with open(photo_path, "rb") as fh:
-        response = api.post(f"{api.base}/conversions/", files={"image": fh},
-                            data={"model": ArtModel.objects.get(slug="wave").pk}, timeout=30)
+        response = api.post(f"{api.base}/conversions/", files={"image": fh}, data={"model": art_model.pk}, timeout=30)
     assert response.status_code == 202, response.text
     job_id = response.json()["id"]
     wait_for(lambda: Conversion.objects.filter(id=job_id, status__in=["succeeded", "failed"]).exists(), 120,

@@ -20,7 +20,7 @@ from mlcore.tools.make_pairs import make_pairs
 from translator.models import ArtModel, Conversion, Dataset, TrainingRun
 
 from .stack import Stack, api_user, prepare_site_here, wait_for
-from .test_s3_flow import files_under
+from .test_s3_flow import convert, files_under
 
 pytestmark = pytest.mark.e2e
 
@@ -98,15 +98,9 @@ def paired_zip(data_dir, folder):
     return buf.getvalue()
 
 
-def convert(api, photo_path, art_model):
-    with open(photo_path, "rb") as fh:
-        response = api.post(f"{api.base}/conversions/", files={"image": fh}, data={"model": art_model.pk}, timeout=30)
-    assert response.status_code == 202, response.text
-    job_id = response.json()["id"]
-    wait_for(lambda: Conversion.objects.filter(id=job_id, status__in=["succeeded", "failed"]).exists(), 120,
-             "the conversion to end", interval=0.3)
-    job = api.get(f"{api.base}/conversions/{job_id}/", timeout=10).json()
-    assert job["status"] == "succeeded", job["error"]
+def convert_and_fetch(api, photo_path, art_model):
+    """The job's JSON and its result image, downloaded through the web host."""
+    job = convert(api, photo_path, art_model)
     result = api.get(job["result_url"], timeout=10)
     assert result.status_code == 200 and result.headers["Content-Type"] == "image/jpeg"
     return job, Image.open(io.BytesIO(result.content))
@@ -120,7 +114,7 @@ def test_a_worker_host_sharing_only_database_broker_and_store_converts_and_train
     ada = api_user(site, "ada")
     photo = data_dir / "images" / "content" / "chelsea.png"
 
-    _, result = convert(ada, photo, ArtModel.objects.get(slug="wave"))
+    _, result = convert_and_fetch(ada, photo, ArtModel.objects.get(slug="wave"))
     assert result.size == Image.open(photo).size
 
     admin = admin_session(site)
@@ -151,7 +145,7 @@ def test_a_worker_host_sharing_only_database_broker_and_store_converts_and_train
     version = run.model_version
     admin.post_form(reverse("admin:translator_modelversion_publish", args=[version.pk]))
     drawing = data_dir / "images" / "content" / "camera.png"
-    _, painted = convert(ada, drawing, version.art_model)
+    _, painted = convert_and_fetch(ada, drawing, version.art_model)
     assert painted.size == Image.open(drawing).size
     assert Conversion.objects.filter(model_version=version, status="succeeded").count() == 1
 
