@@ -63,7 +63,9 @@ def default_storage(*, kind, bucket=None, endpoint_url=None, region=None, access
             "querystring_expire": 300,
             # Like the local folder: a name in use is never overwritten, the new file gets another.
             "file_overwrite": False,
-            # A file read from the store is held in memory up to this size, then in a temporary file.
+            # A file opened from the store (a worker's photo, a checkpoint) is fetched whole into
+            # memory up to this size, then into a temporary file. The file views and the live
+            # page's log do not open files this way: translator/storage_reads.py streams them.
             "max_memory_size": 8 * 1024 * 1024,
         },
     }

@@ -6,11 +6,15 @@ the client's), `nosniff`, and a Content-Security-Policy of its own that lets a b
 image and nothing else: opened directly, a file that somehow held markup could run no script and
 load nothing. The header is set here so it holds whatever policy the pages have; a page-level
 CSP middleware (django-csp 4) leaves a response that already carries one alone.
+
+From the object store a file is streamed as it arrives (translator/storage_reads.py): the first
+bytes go out before the last are fetched, and no copy of it is held in memory or on disk.
 """
 import logging
 
 from django.http import FileResponse, Http404
 
+from .storage_reads import open_stream
 from .uploads import CONTENT_TYPES
 
 log = logging.getLogger(__name__)
@@ -18,6 +22,10 @@ log = logging.getLogger(__name__)
 MEDIA_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 # Our own files' extensions (photos are named after their format, results by the worker).
 _EXTENSION_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+# Bytes per read of a stream from the store: FileResponse's 4 KiB would mean a write to the
+# client (and a read from the store's socket) per 4 KiB; a local file goes out through the
+# server's file wrapper instead.
+STREAM_BLOCK_SIZE = 64 * 1024
 
 
 def conversion_file_response(conversion, kind, *, download=False):
@@ -52,12 +60,15 @@ def media_response(field, *, what, cache, content_type=None, download=False, fil
     """A FieldFile as an image response with our headers; Http404 when the file is gone from
     storage (a row whose file was lost is a missing thing, not a server error)."""
     try:
-        handle = field.open("rb")
+        handle, length = open_stream(field)
     except FileNotFoundError:
         log.warning("the %s %s is missing from storage", what, field.name)
         raise Http404(f"The {what} is missing: it is no longer in storage.")
     content_type = content_type or _EXTENSION_TYPES.get(field.name.rsplit(".", 1)[-1].lower(), "application/octet-stream")
     response = FileResponse(handle, as_attachment=download, filename=filename or "", content_type=content_type)
+    if length is not None:  # a stream has no size FileResponse can find: the store's answer gives it
+        response["Content-Length"] = length
+        response.block_size = STREAM_BLOCK_SIZE
     response["Cache-Control"] = cache
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = MEDIA_CSP

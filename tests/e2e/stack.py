@@ -3,7 +3,8 @@
 The fault tests and the soak script (tests/e2e/soak.py) start one, then break it the way
 production breaks: kill -9 of a worker's pool child or main process, of redis-server; SIGSTOP.
 The throughput benchmark (tests/e2e/throughput.py) times conversions through one. The scripts
-build their site in a folder of their own with `prepare_site` and talk to it with `api_session`.
+build their site in a folder of their own with `prepare_site` and talk to it with `api_session`;
+the tests build theirs in their own database with `prepare_site_here` and `api_user`.
 Every process inherits one environment (database, media folder, broker URL; `database_env` gives
 the database's), so the stack is
 whatever that environment says; nothing here knows about pytest.
@@ -63,13 +64,46 @@ def prepare_site(env, *, data_dir, users, styles="wave"):
                    check=True)
 
 
+def prepare_site_here(database_env, *, data_dir, styles="wave", cache=True):
+    """What the e2e tests' sites share, made in this process on its database (the test database,
+    migrated by the test runner), which the site's processes are then given: the demo models
+    `styles` from `data_dir` installed as `make run` installs them, and the environment every
+    process of the site gets (the settings module, `database_env`, a Redis URL on a free port
+    for the broker and, with `cache`, for the rate limits' counters too). The caller adds its
+    media folders and the rest, and points Django's MEDIA_ROOT somewhere first (the install
+    stores the checkpoints there)."""
+    import io
+
+    from django.core.management import call_command
+
+    call_command("install_demo_models", source=str(Path(data_dir) / "pretrained" / "fast-style-ml5"), styles=styles,
+                 stdout=io.StringIO(), stderr=io.StringIO())
+    redis_url = f"redis://127.0.0.1:{free_port()}/0"
+    env = {"DJANGO_SETTINGS_MODULE": "config.settings_test", **database_env, "RESTYLE_REDIS_URL": redis_url}
+    if cache:
+        env["RESTYLE_CACHE_URL"] = redis_url
+    return env
+
+
 def api_session(base, username, password):
-    """A requests session holding `username`'s API token, for the REST API at `base` (…/api/v1)."""
+    """A requests session holding `username`'s API token, for the REST API at `base` (…/api/v1),
+    which it keeps as `.base`."""
     http = requests.Session()
     response = http.post(f"{base}/auth/token/", data={"username": username, "password": password}, timeout=30)
     response.raise_for_status()
     http.headers["Authorization"] = f"Token {response.json()['token']}"
+    http.base = base
     return http
+
+
+def api_user(site, username):
+    """A new user of `site` (made in this process's database, the site's, as prepare_site_here
+    has it) and an api_session of theirs."""
+    from django.contrib.auth import get_user_model
+
+    password = f"{username}-password-1"
+    get_user_model().objects.create_user(username, password=password)
+    return api_session(f"{site.web_url}/api/v1", username, password)
 
 
 def percentile(values, q):

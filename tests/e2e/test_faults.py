@@ -6,20 +6,17 @@ leave two results: the job table and the stored files are counted.
 Leases, sweeps and resends are shortened (a 3 s lease) so each fault settles in seconds; the
 README gives the production bounds.
 """
-import io
 import os
 import signal
 import time
 
 import pytest
 import requests
-from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from PIL import Image
 
 from translator.models import ArtModel, Conversion
 
-from .stack import Stack, free_port, wait_for
+from .stack import Stack, api_user, free_port, prepare_site_here, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -38,23 +35,18 @@ def stack(broker, transactional_db, test_database_env, tmp_path, settings, data_
     """A site of its own: its broker (which the tests kill), workers, gunicorn, media folder."""
     media = tmp_path / "media"
     settings.MEDIA_ROOT = media
-    call_command("install_demo_models", source=str(data_dir / "pretrained" / "fast-style-ml5"), styles="wave",
-                 stdout=io.StringIO(), stderr=io.StringIO())
-    redis_url = f"redis://127.0.0.1:{free_port()}/0"
+    # With Redis the rate limits count there too, as in production; with RabbitMQ and nothing
+    # else (no Redis runs) they count in each process.
     env = {
-        "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        **test_database_env,
+        **prepare_site_here(test_database_env, data_dir=data_dir, cache=broker == "redis"),
         "RESTYLE_MEDIA_ROOT": str(media),
-        "RESTYLE_REDIS_URL": redis_url,
         "RESTYLE_JOB_LEASE_SECONDS": str(LEASE),
         "RESTYLE_SWEEP_SECONDS": "0.5",
         "RESTYLE_REDISPATCH_SECONDS": "2",
         "RESTYLE_BROKER_RETRY_SECONDS": "1",
         "RESTYLE_JOB_MAX_ATTEMPTS": "3",
     }
-    if broker == "redis":
-        env["RESTYLE_CACHE_URL"] = redis_url  # the rate limits' counters too, as in production
-    else:  # RabbitMQ and nothing else: no Redis runs (the rate limits count in each process)
+    if broker != "redis":
         env["RESTYLE_BROKER_URL"] = f"amqp://guest:guest@127.0.0.1:{free_port()}//"
         env["RESTYLE_BROKER_QUEUE_TYPE"] = "quorum" if broker == "rabbitmq-quorum" else "classic"
     site = Stack(tmp_path, env)
@@ -68,12 +60,7 @@ def stack(broker, transactional_db, test_database_env, tmp_path, settings, data_
 
 @pytest.fixture
 def api(stack):
-    get_user_model().objects.create_user("faults", password="faults-password-1")
-    http = requests.Session()
-    base = f"{stack.web_url}/api/v1"
-    token = http.post(f"{base}/auth/token/", data={"username": "faults", "password": "faults-password-1"}).json()["token"]
-    http.headers["Authorization"] = f"Token {token}"
-    http.base = base
+    http = api_user(stack, "faults")
     http.model = ArtModel.objects.get(slug="wave").pk
     return http
 

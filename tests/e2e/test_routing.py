@@ -8,7 +8,6 @@ and JSON say which worker ran it, on what. Workers told to serve what their devi
 to start, with the reason. (On a machine with a GPU, the last test has a GPU worker convert the
 GPU job instead.)
 """
-import io
 import re
 import sys
 import time
@@ -16,12 +15,11 @@ import time
 import pytest
 import requests
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 
 from config.celery import app as celery_app
 from translator.models import ArtModel, Conversion, ModelVersion
 
-from .stack import REPO, Stack, free_port, wait_for
+from .stack import REPO, Stack, free_port, prepare_site_here, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -41,8 +39,7 @@ HAS_CUDA = _has_cuda()
 def stack(transactional_db, test_database_env, tmp_path, settings, data_dir):
     media = tmp_path / "media"
     settings.MEDIA_ROOT = media
-    call_command("install_demo_models", source=str(data_dir / "pretrained" / "fast-style-ml5"), styles="wave",
-                 stdout=io.StringIO(), stderr=io.StringIO())
+    env = prepare_site_here(test_database_env, data_dir=data_dir)
     wave = ArtModel.objects.get(slug="wave")
     # The same network, as a catalogue entry whose version asks for a GPU.
     wave_gpu = ArtModel.objects.create(slug="wave-gpu", name="Wave (GPU)", family=wave.family)
@@ -50,13 +47,9 @@ def stack(transactional_db, test_database_env, tmp_path, settings, data_dir):
         art_model=wave_gpu, number=1, checkpoint=wave.current_version.checkpoint.name, device_class="gpu"
     )
     wave_gpu.save()
-    redis_url = f"redis://127.0.0.1:{free_port()}/0"
     site = Stack(tmp_path, {
-        "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        **test_database_env,
+        **env,
         "RESTYLE_MEDIA_ROOT": str(media),
-        "RESTYLE_REDIS_URL": redis_url,
-        "RESTYLE_CACHE_URL": redis_url,
         "RESTYLE_WORKER_DEVICE": "cpu",
         "RESTYLE_SWEEP_SECONDS": "0.5",
         "RESTYLE_REDISPATCH_SECONDS": "1",

@@ -7,16 +7,13 @@ import os
 
 import numpy as np
 import pytest
-import requests
-from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from PIL import Image
 
 from mlcore.images import open_image
 from mlcore.inference import Inferer
 from translator.models import ArtModel, Conversion
 
-from .stack import Stack, free_port, wait_for
+from .stack import Stack, api_user, prepare_site_here, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -28,15 +25,9 @@ def files_under(folder):
 @pytest.fixture
 def s3_site(s3_storage, transactional_db, test_database_env, tmp_path, settings, data_dir):
     settings.MEDIA_ROOT = tmp_path / "test-process-media"
-    call_command("install_demo_models", source=str(data_dir / "pretrained" / "fast-style-ml5"), styles="wave",
-                 stdout=io.StringIO(), stderr=io.StringIO())
-    redis_url = f"redis://127.0.0.1:{free_port()}/0"
     site = Stack(tmp_path, {
-        "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        **test_database_env,
+        **prepare_site_here(test_database_env, data_dir=data_dir),
         "RESTYLE_MEDIA_ROOT": str(tmp_path / "web-media"),
-        "RESTYLE_REDIS_URL": redis_url,
-        "RESTYLE_CACHE_URL": redis_url,
         **s3_storage.env(),
     })
     site.web_media, site.worker_media = tmp_path / "web-media", tmp_path / "worker-media"
@@ -51,20 +42,12 @@ def s3_site(s3_storage, transactional_db, test_database_env, tmp_path, settings,
     site.stop()
 
 
-def api_session(site, username):
-    get_user_model().objects.create_user(username, password=f"{username}-password-1")
-    http = requests.Session()
-    base = f"{site.web_url}/api/v1"
-    token = http.post(f"{base}/auth/token/", data={"username": username, "password": f"{username}-password-1"})
-    http.headers["Authorization"] = f"Token {token.json()['token']}"
-    http.base = base
-    return http
-
-
-def convert(api, photo_path):
+def convert(api, photo_path, art_model=None):
+    """The photo converted through the API with `art_model` (the demo's wave by default): the
+    job's JSON once it has succeeded."""
+    art_model = art_model or ArtModel.objects.get(slug="wave")
     with open(photo_path, "rb") as fh:
-        response = api.post(f"{api.base}/conversions/", files={"image": fh},
-                            data={"model": ArtModel.objects.get(slug="wave").pk}, timeout=30)
+        response = api.post(f"{api.base}/conversions/", files={"image": fh}, data={"model": art_model.pk}, timeout=30)
     assert response.status_code == 202, response.text
     job_id = response.json()["id"]
     wait_for(lambda: Conversion.objects.filter(id=job_id, status__in=["succeeded", "failed"]).exists(), 120,
@@ -76,7 +59,7 @@ def convert(api, photo_path):
 
 def test_a_conversion_goes_through_the_store_and_no_host_keeps_a_file(s3_site, s3_storage, data_dir):
     worker = s3_site.start_worker("conversions-s3", "conversions", extra_env=s3_site.worker_env)
-    ada, eve = api_session(s3_site, "ada"), api_session(s3_site, "eve")
+    ada, eve = api_user(s3_site, "ada"), api_user(s3_site, "eve")
     photo_path = data_dir / "images" / "content" / "chelsea.png"
     job = convert(ada, photo_path)
 

@@ -13,15 +13,14 @@ from pathlib import Path
 import pytest
 import requests
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.urls import reverse
 from PIL import Image
 
 from mlcore.tools.make_pairs import make_pairs
 from translator.models import ArtModel, Conversion, Dataset, TrainingRun
 
-from .stack import Stack, free_port, wait_for
-from .test_s3_flow import api_session, files_under
+from .stack import Stack, api_user, prepare_site_here, wait_for
+from .test_s3_flow import convert, files_under
 
 pytestmark = pytest.mark.e2e
 
@@ -39,18 +38,9 @@ class Host:
 @pytest.fixture
 def two_hosts(s3_storage, transactional_db, test_database_env, tmp_path, settings, data_dir):
     settings.MEDIA_ROOT = tmp_path / "test-process-media"
-    call_command("install_demo_models", source=str(data_dir / "pretrained" / "fast-style-ml5"), styles="wave",
-                 stdout=io.StringIO(), stderr=io.StringIO())
-    redis_url = f"redis://127.0.0.1:{free_port()}/0"
     (tmp_path / "logs").mkdir()
     # What the hosts have in common, and nothing else: the database, the broker, the store.
-    site = Stack(tmp_path / "logs", {
-        "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        **test_database_env,
-        "RESTYLE_REDIS_URL": redis_url,
-        "RESTYLE_CACHE_URL": redis_url,
-        **s3_storage.env(),
-    })
+    site = Stack(tmp_path / "logs", {**prepare_site_here(test_database_env, data_dir=data_dir), **s3_storage.env()})
     web = Host(tmp_path / "web-host", ["var", "media"])
     worker = Host(tmp_path / "worker-host", ["cwd", "var", "media", "runs", "cache"])
     site.web_host, site.worker_host = web, worker
@@ -108,15 +98,9 @@ def paired_zip(data_dir, folder):
     return buf.getvalue()
 
 
-def convert(api, photo_path, art_model):
-    with open(photo_path, "rb") as fh:
-        response = api.post(f"{api.base}/conversions/", files={"image": fh}, data={"model": art_model.pk}, timeout=30)
-    assert response.status_code == 202, response.text
-    job_id = response.json()["id"]
-    wait_for(lambda: Conversion.objects.filter(id=job_id, status__in=["succeeded", "failed"]).exists(), 120,
-             "the conversion to end", interval=0.3)
-    job = api.get(f"{api.base}/conversions/{job_id}/", timeout=10).json()
-    assert job["status"] == "succeeded", job["error"]
+def convert_and_fetch(api, photo_path, art_model):
+    """The job's JSON and its result image, downloaded through the web host."""
+    job = convert(api, photo_path, art_model)
     result = api.get(job["result_url"], timeout=10)
     assert result.status_code == 200 and result.headers["Content-Type"] == "image/jpeg"
     return job, Image.open(io.BytesIO(result.content))
@@ -127,10 +111,10 @@ def test_a_worker_host_sharing_only_database_broker_and_store_converts_and_train
 ):
     site, web, worker = two_hosts, two_hosts.web_host, two_hosts.worker_host
     start_worker_host(site)
-    ada = api_session(site, "ada")
+    ada = api_user(site, "ada")
     photo = data_dir / "images" / "content" / "chelsea.png"
 
-    _, result = convert(ada, photo, ArtModel.objects.get(slug="wave"))
+    _, result = convert_and_fetch(ada, photo, ArtModel.objects.get(slug="wave"))
     assert result.size == Image.open(photo).size
 
     admin = admin_session(site)
@@ -161,7 +145,7 @@ def test_a_worker_host_sharing_only_database_broker_and_store_converts_and_train
     version = run.model_version
     admin.post_form(reverse("admin:translator_modelversion_publish", args=[version.pk]))
     drawing = data_dir / "images" / "content" / "camera.png"
-    _, painted = convert(ada, drawing, version.art_model)
+    _, painted = convert_and_fetch(ada, drawing, version.art_model)
     assert painted.size == Image.open(drawing).size
     assert Conversion.objects.filter(model_version=version, status="succeeded").count() == 1
 

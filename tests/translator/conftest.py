@@ -112,3 +112,16 @@ def gatys_model(db):
     model.current_version = version
     model.save()
     return model
+
+
+@pytest.fixture
+def gatys_conversion(settings, user, gatys_model, upload_file):
+    """A queued Gatys job on a 60x40 photo and a 50x50 style image, on the random loss network (no
+    ImageNet VGG19 on these machines; the network labels what it makes), reporting progress every
+    2 of its 4 steps."""
+    settings.RESTYLE_LOSS_NETWORK = "random"
+    settings.RESTYLE_GATYS_PROGRESS_EVERY = 2
+    return services.create_conversion(
+        owner=user, upload=upload_file(size=(60, 40)), art_model=gatys_model,
+        style_upload=upload_file("style.png", "PNG", noise=True, size=(50, 50)),
+    )

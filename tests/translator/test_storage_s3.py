@@ -218,15 +218,8 @@ def test_an_uploaded_dataset_stays_in_the_bucket_and_its_thumbnails_are_stored_t
     assert not scratch.exists()
 
 
-def test_a_gatys_job_reads_both_images_from_s3_and_writes_its_images_there(
-    s3_storage, settings, user, gatys_model, upload_file
-):
-    settings.RESTYLE_LOSS_NETWORK = "random"
-    settings.RESTYLE_GATYS_PROGRESS_EVERY = 2
-    conversion = services.create_conversion(
-        owner=user, upload=upload_file(size=(60, 40)), art_model=gatys_model,
-        style_upload=upload_file("style.png", "PNG", noise=True, size=(50, 50)),
-    )
+def test_a_gatys_job_reads_both_images_from_s3_and_writes_its_images_there(s3_storage, gatys_conversion):
+    conversion = gatys_conversion
     run_conversion(str(conversion.id))
     conversion.refresh_from_db()
     assert conversion.status == Conversion.Status.SUCCEEDED, conversion.error

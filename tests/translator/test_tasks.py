@@ -64,18 +64,12 @@ def test_a_broken_model_file_fails_the_job_with_a_reason(conversion):
 
 
 def test_a_gatys_job_paints_the_photo_reports_progress_and_says_its_loss_network_is_random(
-    user, gatys_model, upload_file, settings, monkeypatch
+    gatys_conversion, monkeypatch
 ):
-    # No ImageNet VGG19 on these machines: the random loss network is for tests, and labelled.
-    settings.RESTYLE_LOSS_NETWORK = "random"
-    settings.RESTYLE_GATYS_PROGRESS_EVERY = 2
+    conversion = gatys_conversion
     reports = []
     real_record = services.record_progress
     monkeypatch.setattr(services, "record_progress", lambda **kw: (reports.append(kw), real_record(**kw)))
-    conversion = services.create_conversion(
-        owner=user, upload=upload_file(size=(60, 40)), art_model=gatys_model,
-        style_upload=upload_file("style.png", "PNG", noise=True, size=(50, 50)),
-    )
     run_conversion(str(conversion.id))
     conversion.refresh_from_db()
     assert conversion.status == Conversion.Status.SUCCEEDED, conversion.error

@@ -17,6 +17,8 @@ from pathlib import Path
 from django.core.files import File
 from django.core.files.storage import default_storage
 
+from ..storage_reads import read_tail
+
 log = logging.getLogger(__name__)
 
 PUSH_EVERY_SECONDS = 30
@@ -117,12 +119,14 @@ def read(run, relative, *, tail=None):
             return fh.read()
     if storage_is_local():
         return None
+    name = storage_name(run.pk, relative)
     try:
-        with default_storage.open(storage_name(run.pk, relative), "rb") as fh:
-            data = fh.read()
+        if tail:  # the end alone crosses the network (a log grows for the whole run)
+            return read_tail(default_storage, name, tail)
+        with default_storage.open(name, "rb") as fh:
+            return fh.read()
     except FileNotFoundError:
         return None
-    return data[-tail:] if tail else data
 
 
 def exists(run, relative):
