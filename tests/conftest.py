@@ -41,7 +41,7 @@ def make_image_bytes():
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory):
     """moto's S3 server, a real HTTP endpoint of this test session's own, with one bucket."""
-    from s3_server import MotoS3Server
+    from tests.s3_server import MotoS3Server
 
     server = MotoS3Server(tmp_path_factory.mktemp("moto")).start()
     yield server
