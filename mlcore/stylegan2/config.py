@@ -115,6 +115,12 @@ class StyleGAN2TrainConfig(Config):
     ada_interval: int = setting(4, "adjust the augmentation probability every this many steps", ge=1)
     ada_kimg: float = setting(
         500.0, "thousands of images over which the augmentation probability can go from 0 to 1", gt=0.0)
+    crop: Literal["center", "pad"] = setting(
+        "center", "how a non-square image is made square: centre crop, or pad the short side with black")
+    xflip: bool = setting(False, "flip each image left-right with probability 1/2 (NVlabs --mirror)")
+    grid_seeds: int = setting(
+        8, "the sample grid shows the EMA generator's images of seeds 0 .. this - 1 (z as NVlabs generate.py)",
+        ge=1, le=64)
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         # Seconds on a CPU: for tests and demos only (R1 gamma by the auto formula 0.0002 res^2 / batch).
