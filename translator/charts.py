@@ -39,6 +39,8 @@ def loss_charts(records, max_points=400):
     keys = sorted({k for r in records for k, v in r.items()
                    if k not in SKIPPED and not k.startswith("lr") and isinstance(v, (int, float))},
                   key=lambda k: (order.index(k) if k in order else len(order), k))
+    if "g_loss" in keys and "loss" in keys:
+        keys.remove("loss")  # StyleGAN2 logs its G loss as "loss" too, for progress bars: one chart of it
     if not records or not keys:
         return mark_safe('<p class="chart-empty">No metrics yet.</p>')
     stride = max(1, len(records) // max_points)

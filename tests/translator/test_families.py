@@ -18,15 +18,8 @@ def test_generator_families_are_those_mlcore_says():
     assert GENERATOR_FAMILIES == {name for name in family_names() if get_family(name).generator}
 
 
-# StyleGAN2's training (issue 12) joins mlcore a round after its networks: the site's choice and
-# its migration are already in. This set must go once mlcore registers the training.
-NOT_YET_TRAINABLE_IN_MLCORE = {"stylegan2"}
-
-
 def test_the_families_the_admin_trains_are_those_mlcore_can_train():
-    mlcore_trainable = [family.name for family in trainable_families()]
-    assert not NOT_YET_TRAINABLE_IN_MLCORE & set(mlcore_trainable), "remove the set: mlcore trains it now"
-    assert sorted(set(TrainableFamily.values) - NOT_YET_TRAINABLE_IN_MLCORE) == mlcore_trainable
+    assert sorted(TrainableFamily.values) == [family.name for family in trainable_families()]
     for choice in TrainableFamily:
         assert choice.label == Family(choice.value).label
 
