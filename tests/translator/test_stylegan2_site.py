@@ -269,3 +269,40 @@ def test_the_run_page_charts_the_stylegan2_metrics(admin_client, tmp_path, setti
     assert page.count("<polyline") == 7  # those six and ADA's r_t; not kimg, nor "loss" a second time
     assert "<b>kimg</b>" not in page and "<b>loss</b>" not in page
     assert TrainingRun.objects.get(pk=run.pk).family == "stylegan2"
+
+
+def test_a_trained_stylegan2_model_names_its_dataset_and_publishes_and_rolls_back(
+    admin_client, tmp_path, settings, make_image_bytes
+):
+    from mlcore.stylegan2 import StyleGAN2TrainConfig
+
+    settings.RESTYLE_RUNS_ROOT = tmp_path / "runs"
+    settings.RESTYLE_TRAINING_DATA_WORKERS = 0
+    root = tmp_path / "datasets" / "paintings"
+    root.mkdir(parents=True)
+    for n in range(8):
+        (root / f"{n}.png").write_bytes(make_image_bytes("PNG", size=(40, 40), noise=True, color=(n * 30, 0, 0)))
+    settings.RESTYLE_DATASET_ROOTS = [tmp_path / "datasets"]
+    dataset = services.check_dataset(
+        dataset_id=services.create_dataset(name="Cubist paintings", family="stylegan2", server_path=str(root)).pk
+    )
+    versions, art_model = [], None
+    for _ in range(2):  # two runs, two versions of one catalogue entry
+        run = services.start_run(run=services.create_run(
+            name="Tiny art", family="stylegan2", dataset=dataset, art_model=art_model,
+            config=StyleGAN2TrainConfig.preset("tiny32", steps=2, batch_size=2, mbstd_group_size=2),
+        ))
+        tasks.run_training(run.pk)
+        run.refresh_from_db()
+        assert run.status == TrainingRun.Status.SUCCEEDED, run.error
+        versions.append(run.model_version)
+        art_model = run.model_version.art_model
+    first, second = versions
+    assert (first.number, second.number) == (1, 2)
+    assert first.config == {"resolution": 32, "trained_on": "Cubist paintings"}
+    page = admin_client.get(reverse("admin:translator_trainingrun_change", args=[run.pk])).content.decode()
+    assert "<b>G loss (non-saturating logistic)</b>" in page and "<b>augmentation p (ADA)</b>" in page
+    for version in (second, first):  # publish the newer, then roll back to the older
+        admin_client.post(reverse("admin:translator_modelversion_publish", args=[version.pk]))
+        version.art_model.refresh_from_db()
+        assert version.art_model.current_version == version
