@@ -208,6 +208,15 @@ RESTYLE_TRAINING_MAX_GPUS = env.int("RESTYLE_TRAINING_MAX_GPUS", default=1, mini
 RESTYLE_TRAINING_ALLOW_CPU_PROCESSES = env.bool("RESTYLE_TRAINING_ALLOW_CPU_PROCESSES", default=False)
 # A Gatys job shows its intermediate image every this many steps.
 RESTYLE_GATYS_PROGRESS_EVERY = env.int("RESTYLE_GATYS_PROGRESS_EVERY", default=10, minimum=1)
+# "Put my photo into this model" (StyleGAN2 projection, on the slow queue). 300 steps at 256 px
+# take about 9 minutes on a 2-core CPU worker (the figure: 1000 steps, about 30 minutes);
+# a GPU worker can afford the paper's 1000. A version's config may name its own
+# ("projection_steps", "projection_space"). The distance is LPIPS-VGG16 where its weights are
+# (RESTYLE_VGG16_WEIGHTS, RESTYLE_LPIPS_WEIGHTS), else mlcore's labelled fallback.
+RESTYLE_PROJECTION_STEPS = env.int("RESTYLE_PROJECTION_STEPS", default=300, minimum=1)
+RESTYLE_PROJECTION_SPACE = env.choice("RESTYLE_PROJECTION_SPACE", default="w", choices=("w", "w+"))
+RESTYLE_PROJECTION_PROGRESS_EVERY = env.int("RESTYLE_PROJECTION_PROGRESS_EVERY", default=10, minimum=1)
+RESTYLE_PROJECTION_DISTANCE = env.choice("RESTYLE_PROJECTION_DISTANCE", default="lpips", choices=("lpips", "fallback"))
 
 # Delivery guarantees (README: "No job lost or done twice"). A worker holds a lease on the job it
 # runs and renews it every third of its length; the sweeper, in every worker, gives an expired

@@ -5,6 +5,21 @@ from django.utils.safestring import mark_safe
 
 WIDTH, HEIGHT, PAD = 320, 120, 6
 
+# Metrics worth a caption in words, in the order the run page shows them (the rest follow,
+# sorted by name). StyleGAN2's trainer logs these (issue 12); its lazy regularisers log their
+# latest value on every step, so each has a point per record.
+CAPTIONS = {
+    "g_loss": "G loss (non-saturating logistic)",
+    "d_loss": "D loss (logistic)",
+    "r1_penalty": "R1 penalty on reals",
+    "pl_penalty": "path-length penalty",
+    "pl_mean": "path-length mean",
+    "augment_p": "augmentation p (ADA)",
+    "d_real_sign": "sign of D on reals (ADA's r_t)",
+}
+# Progress counters rather than measures of the training (kimg: thousands of images seen).
+SKIPPED = {"step", "time", "elapsed", "images_per_second", "epoch", "kimg"}
+
 
 def _points(steps, values):
     lo, hi = min(values), max(values)
@@ -20,9 +35,12 @@ def _points(steps, values):
 def loss_charts(records, max_points=400):
     """Safe HTML: an SVG line chart per numeric metric of `records` (dicts with "step"), skipping
     timing and learning-rate columns."""
-    skip = {"step", "time", "elapsed", "images_per_second", "epoch"}
+    order = list(CAPTIONS)
     keys = sorted({k for r in records for k, v in r.items()
-                   if k not in skip and not k.startswith("lr") and isinstance(v, (int, float))})
+                   if k not in SKIPPED and not k.startswith("lr") and isinstance(v, (int, float))},
+                  key=lambda k: (order.index(k) if k in order else len(order), k))
+    if "g_loss" in keys and "loss" in keys:
+        keys.remove("loss")  # StyleGAN2 logs its G loss as "loss" too, for progress bars: one chart of it
     if not records or not keys:
         return mark_safe('<p class="chart-empty">No metrics yet.</p>')
     stride = max(1, len(records) // max_points)
@@ -33,7 +51,8 @@ def loss_charts(records, max_points=400):
         if len(rows) < 2:
             continue
         steps, values = zip(*rows)
-        charts.append((key, _points(steps, values), f"{values[-1]:.4g}", f"{min(values):.4g}", f"{max(values):.4g}",
+        charts.append((CAPTIONS.get(key, key), _points(steps, values), f"{values[-1]:.4g}", f"{min(values):.4g}",
+                       f"{max(values):.4g}",
                        steps[0], steps[-1]))
     return format_html(
         '<div class="loss-charts">{}</div>',

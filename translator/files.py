@@ -1,5 +1,5 @@
-"""Serving stored images (a conversion's original, result, thumbnail; a model's preview): pages
-and API share this.
+"""Serving stored images (a conversion's original, result, thumbnail; a model's preview) and a
+StyleGAN2 projection's latent (.npz): pages and API share this.
 
 Every file goes out with a Content-Type we chose from the stored format (never sniffed, never
 the client's), `nosniff`, and a Content-Security-Policy of its own that lets a browser show the
@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 MEDIA_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 # Our own files' extensions (photos are named after their format, results by the worker).
-_EXTENSION_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+_EXTENSION_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp",
+                    "npz": "application/octet-stream"}
 # Bytes per read of a stream from the store: FileResponse's 4 KiB would mean a write to the
 # client (and a read from the store's socket) per 4 KiB; a local file goes out through the
 # server's file wrapper instead.
@@ -37,6 +38,7 @@ def conversion_file_response(conversion, kind, *, download=False):
         "result": conversion.result,
         "thumbnail": conversion.thumbnail,
         "intermediate": conversion.intermediate,
+        "latent": conversion.latent,
     }.get(kind)
     if not field:
         raise Http404(f"This conversion has no {kind} file (it is {conversion.get_status_display().lower()}).")
@@ -46,6 +48,9 @@ def conversion_file_response(conversion, kind, *, download=False):
         name = f"{stem}.{ext}"
     elif kind == "style":
         name = conversion.style_image.original_name or f"style.{ext}"
+    elif kind == "latent":
+        name = f"{stem}-{conversion.art_model.slug}-latent.{ext}"
+        download = True  # data for mlcore (or NVlabs' tools), not something a browser shows
     else:
         name = f"{stem}-{conversion.art_model.slug}.{ext}"
     # The progress image changes under the same URL while a slow job runs.

@@ -115,11 +115,28 @@ class ArtModel(models.Model):
             return self.input_hint
         if self.needs_style_image:
             return "Any photo, plus a style image (a painting) of your own"
+        if self.is_generator:
+            return "Put my photo into this model"
         return "Any photo"
 
     @property
     def needs_style_image(self):
         return self.family in STYLE_IMAGE_FAMILIES
+
+    @property
+    def is_generator(self):
+        """Makes images from seeds; a photo meets it by projection into its latent space."""
+        return self.family in GENERATOR_FAMILIES
+
+    @property
+    def resolution(self):
+        """The side in pixels of what its current version makes (generator families; else None)."""
+        return self.current_version.resolution if self.current_version else None
+
+    @property
+    def trained_on(self):
+        """What its current version was trained on, in words ("" when unknown)."""
+        return self.current_version.trained_on if self.current_version else ""
 
 
 class ModelVersion(models.Model):
@@ -134,6 +151,8 @@ class ModelVersion(models.Model):
     # check what they fetched against it. Blank for rows stored before it: the first worker to
     # fetch one records it.
     checkpoint_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    # For StyleGAN2 it holds what its checkpoint says (resolution, trained_on) and, optionally,
+    # projection_space / projection_steps (translator.worker.projection).
     config = models.JSONField(
         default=dict, blank=True, help_text="Settings of families without a checkpoint (Gatys)."
     )
@@ -157,6 +176,16 @@ class ModelVersion(models.Model):
 
     def __str__(self):
         return f"{self.art_model} v{self.number}"
+
+    # A generator's catalogue facts, read from its checkpoint's header when the version was added
+    # (translator.worker.catalogue.catalogue_facts) and kept in `config`.
+    @property
+    def resolution(self):
+        return (self.config or {}).get("resolution")
+
+    @property
+    def trained_on(self):
+        return (self.config or {}).get("trained_on", "")
 
 
 class Photo(models.Model):
@@ -291,6 +320,10 @@ class Dataset(DeliveredJob):
     counts = models.JSONField(default=dict, blank=True)
     samples = models.JSONField(default=list, blank=True, help_text="Sample image paths, relative to the folder.")
     problems = models.JSONField(default=list, blank=True)
+    notes = models.JSONField(
+        default=list, blank=True,
+        help_text="Findings worth a look that do not stop training (sizes, aspect ratio and crop, duplicates).",
+    )
     file_count = models.PositiveIntegerField(default=0)
     size_bytes = models.PositiveBigIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)

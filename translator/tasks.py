@@ -57,6 +57,7 @@ def _convert(claim, lease_lost):
             load_seconds=outcome.load_seconds,
             run_seconds=outcome.run_seconds,
             label=outcome.label,
+            latent_bytes=outcome.latent,
         )
         if done:
             log.info("conversion %s done in %.2f s (load %.2f s, attempt %d)", conversion_id,

@@ -55,6 +55,7 @@
       showImage(el, isDetail ? job.result_url : job.thumbnail_url,
                 isDetail ? "data-result" : "data-thumbnail", "Converted image");
       setHidden(el, "[data-download]", false);
+      setHidden(el, "[data-latent]", !job.latent_url);  // a StyleGAN2 projection's latent
       const timing = el.querySelector("[data-timing]");
       if (timing && job.run_seconds) timing.textContent = "Converted in " + job.run_seconds.toFixed(2) + " s.";
     } else if (isDetail && job.intermediate_url) {

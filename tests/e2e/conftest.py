@@ -92,6 +92,9 @@ def start_worker(name, queues, log_path, test_database_env, extra_args=()):
         # which labels everything it makes.
         "RESTYLE_LOSS_NETWORK": "random",
         "RESTYLE_GATYS_PROGRESS_EVERY": "5",
+        # Nor LPIPS-VGG16: StyleGAN2 projections use the labelled fallback distance.
+        "RESTYLE_PROJECTION_DISTANCE": "fallback",
+        "RESTYLE_PROJECTION_PROGRESS_EVERY": "5",
         # As site/Procfile names them: kinds, or full queue names (config/queues.py).
         "RESTYLE_WORKER_QUEUES": queues,
     }

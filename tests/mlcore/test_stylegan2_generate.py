@@ -32,6 +32,16 @@ from mlcore.stylegan2.generate import (
 )
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny networks gain nothing from a second thread, and on a busy machine its waits cost
+    many times the work."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def G():
     """tiny32 with random weights."""

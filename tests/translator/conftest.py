@@ -125,3 +125,45 @@ def gatys_conversion(settings, user, gatys_model, upload_file):
         owner=user, upload=upload_file(size=(60, 40)), art_model=gatys_model,
         style_upload=upload_file("style.png", "PNG", noise=True, size=(50, 50)),
     )
+
+
+@pytest.fixture(scope="session")
+def stylegan2_checkpoint(tmp_path_factory):
+    """A real StyleGAN2 checkpoint (the tiny32 preset, 32 px) with RANDOM WEIGHTS: its images are
+    noise-like, but every step from the file to pixels and latents is the real one. Its meta
+    names a training set, as a trained model's does."""
+    import torch
+
+    from mlcore.stylegan2 import StyleGAN2Config
+    from mlcore.stylegan2.networks import build as build_generator
+
+    torch.manual_seed(0)
+    config = StyleGAN2Config.preset("tiny32")
+    generator = build_generator(config)
+    with torch.no_grad():  # a fresh network's w_avg is zero: track it from random z, as training would
+        for _ in range(100):
+            generator.mapping(torch.randn(64, generator.z_dim), None, update_emas=True)
+    path = tmp_path_factory.mktemp("sg2") / "tiny32.safetensors"
+    save_model(path, family="stylegan2", config=config, state_dict=generator.state_dict(),
+               meta={"name": "tiny32, random weights (tests only)", "dataset": "test paintings"})
+    return path
+
+
+@pytest.fixture
+def stylegan2_model(db, stylegan2_checkpoint):
+    """A StyleGAN2 catalogue entry whose version is the random-weights tiny32 checkpoint."""
+    model = ArtModel.objects.create(slug="tiny-gan", name="Tiny GAN", family=Family.STYLEGAN2,
+                                    description="A random StyleGAN2 (tests only).")
+    services.add_model_version(art_model=model, checkpoint_path=stylegan2_checkpoint, source="tests")
+    model.refresh_from_db()
+    return model
+
+
+@pytest.fixture
+def projection_settings(settings):
+    """Projections small enough for a unit test: a few steps, the image every second one, and
+    the labelled fallback distance (these machines have no LPIPS-VGG16 weights)."""
+    settings.RESTYLE_PROJECTION_DISTANCE = "fallback"
+    settings.RESTYLE_PROJECTION_STEPS = 6
+    settings.RESTYLE_PROJECTION_PROGRESS_EVERY = 2
+    return settings

@@ -19,8 +19,7 @@ def test_generator_families_are_those_mlcore_says():
 
 
 def test_the_families_the_admin_trains_are_those_mlcore_can_train():
-    mlcore_trainable = [family.name for family in trainable_families()]
-    assert sorted(TrainableFamily.values) == mlcore_trainable
+    assert sorted(TrainableFamily.values) == [family.name for family in trainable_families()]
     for choice in TrainableFamily:
         assert choice.label == Family(choice.value).label
 

@@ -37,14 +37,14 @@ class DatasetAdmin(admin.ModelAdmin):
     list_display = ("name", "family", "status", "summary", "file_count", "created_at")
     list_filter = ("family", "status")
     search_fields = ("name",)
-    readonly_fields = ("status", "summary", "problem_list", "sample_images", "folder", "file_count",
+    readonly_fields = ("status", "summary", "problem_list", "note_list", "sample_images", "folder", "file_count",
                        "size", "created_by", "created_at", "checked_at")
     actions = ["check_again"]
 
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["name", "family", "archive", "server_path"]
-        return ["name", "family", "status", "summary", "problem_list", "sample_images", "folder",
+        return ["name", "family", "status", "summary", "problem_list", "note_list", "sample_images", "folder",
                 "server_path", "file_count", "size", "created_by", "created_at", "checked_at"]
 
     def get_readonly_fields(self, request, obj=None):
@@ -107,6 +107,14 @@ class DatasetAdmin(admin.ModelAdmin):
         if not obj.problems:
             return mark_safe('<span class="dataset-ready">None: the dataset is ready to train on.</span>')
         return format_html('<ul class="dataset-problems">{}</ul>', format_html_join("", "<li>{}</li>", ((p,) for p in obj.problems)))
+
+    @admin.display(description="Notes")
+    def note_list(self, obj):
+        """What the family's check found worth a look without stopping training (StyleGAN2: count,
+        sizes, aspect ratio and crop, duplicates)."""
+        if obj.status == Dataset.Status.CHECKING or not obj.notes:
+            return "—"
+        return format_html('<ul class="dataset-notes">{}</ul>', format_html_join("", "<li>{}</li>", ((n,) for n in obj.notes)))
 
     @admin.display(description="Samples")
     def sample_images(self, obj):

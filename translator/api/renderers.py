@@ -14,3 +14,10 @@ class ImageFileRenderer(BaseRenderer):
         if isinstance(data, (dict, list)):
             return json.dumps(data).encode()
         return data
+
+
+class BinaryFileRenderer(ImageFileRenderer):
+    """Lets clients that send `Accept: application/octet-stream` fetch data files (a latent .npz)."""
+
+    media_type = "application/octet-stream"
+    format = "bin"

@@ -108,13 +108,16 @@ class ConversionSerializer(serializers.ModelSerializer):
     intermediate_url = serializers.SerializerMethodField()
     result_url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
+    latent_url = serializers.SerializerMethodField(
+        help_text="A StyleGAN2 projection's latent (.npz: the photo inside the model), once succeeded; null otherwise."
+    )
 
     class Meta:
         model = Conversion
         fields = [
             "id", "url", "model", "status", "status_label", "progress", "progress_detail", "error",
             "label", "photo", "original_url", "style_image", "style_image_url", "intermediate_url",
-            "result_url", "thumbnail_url", "created_at", "started_at", "finished_at", "run_seconds",
+            "result_url", "thumbnail_url", "latent_url", "created_at", "started_at", "finished_at", "run_seconds",
             "worker", "worker_device",
         ]
         read_only_fields = fields
@@ -143,6 +146,9 @@ class ConversionSerializer(serializers.ModelSerializer):
 
     def get_thumbnail_url(self, obj) -> str | None:
         return self._file_url(obj, "thumbnail") if obj.thumbnail else None
+
+    def get_latent_url(self, obj) -> str | None:
+        return self._file_url(obj, "latent") if obj.latent else None
 
 
 class ConversionCreateSerializer(serializers.Serializer):

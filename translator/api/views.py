@@ -18,7 +18,7 @@ from ..files import conversion_file_response
 from ..models import Conversion
 from .errors import ErrorSerializer
 from .filters import ConversionFilter
-from .renderers import ImageFileRenderer
+from .renderers import BinaryFileRenderer, ImageFileRenderer
 from .serializers import (
     ArtModelSerializer,
     ConversionCreateSerializer,
@@ -242,6 +242,16 @@ class ConversionViewSet(
     @action(detail=True, url_path="thumbnail", renderer_classes=FILE_RENDERERS)
     def thumbnail(self, request, pk=None):
         return self._file(request, "thumbnail")
+
+    @extend_schema(
+        summary="A StyleGAN2 projection's latent, as .npz (once succeeded)",
+        responses={(200, "application/octet-stream"): OpenApiResponse(
+            OpenApiTypes.BINARY, description="numpy .npz: the ws array [1, num_ws, w_dim] and what made it."
+        ), **errors(401, 404)},
+    )
+    @action(detail=True, url_path="latent", renderer_classes=[*FILE_RENDERERS, BinaryFileRenderer])
+    def latent(self, request, pk=None):
+        return self._file(request, "latent")
 
 
 class Conflict(APIException):

@@ -29,7 +29,10 @@ def next_version_number(art_model):
 @transaction.atomic
 def add_model_version(*, art_model, checkpoint_path, source="", publish=True):
     """Store a checkpoint file as the next version of `art_model`, optionally making it current."""
-    version = ModelVersion(art_model=art_model, number=next_version_number(art_model), source=source)
+    version = ModelVersion(
+        art_model=art_model, number=next_version_number(art_model), source=source,
+        config=catalogue.catalogue_facts(checkpoint_path),
+    )
     with open(checkpoint_path, "rb") as fh:
         version.checkpoint_sha256 = file_sha256(fh)
         version.checkpoint.save(Path(checkpoint_path).name, File(fh), save=False)
@@ -87,8 +90,9 @@ def import_model(*, fmt, path, slug, name="", description="", input_hint="", pub
             )
 
 
-def render_model_preview(*, version, image):
-    """Render `version` on `image` (PIL) as the catalogue entry's preview picture."""
+def render_model_preview(*, version, image=None):
+    """Render `version` on `image` (PIL) as the catalogue entry's preview picture; a generator
+    family (StyleGAN2) needs no image: its preview is a grid of fixed seeds."""
     set_model_preview(art_model=version.art_model, jpeg_bytes=catalogue.render_preview(version=version, image=image))
 
 

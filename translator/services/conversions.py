@@ -167,18 +167,26 @@ def mark_cancelled(*, claim):
     )
 
 
-def finish_conversion(*, claim, result_bytes, result_ext, thumbnail_bytes, load_seconds, run_seconds, label=""):
-    """Store the result of a running job. A job cancelled, deleted or taken from this worker
-    meanwhile keeps no result of this attempt (its files are removed again)."""
+def finish_conversion(*, claim, result_bytes, result_ext, thumbnail_bytes, load_seconds, run_seconds, label="",
+                      latent_bytes=None):
+    """Store the result of a running job (and, for a StyleGAN2 projection, the photo's latent as
+    .npz bytes). A job cancelled, deleted or taken from this worker meanwhile keeps no result of
+    this attempt (its files are removed again)."""
     conversion = Conversion.objects.filter(pk=claim.pk).first()
     if conversion is None:
         return None
     storage = conversion.result.storage
     result_name = storage.save(_result_path_for(conversion, f"result.{result_ext}"), ContentFile(result_bytes))
     thumb_name = storage.save(_result_path_for(conversion, "thumb.jpg"), ContentFile(thumbnail_bytes))
+    saved = [(storage, result_name), (storage, thumb_name)]
+    latent_name = ""
+    if latent_bytes is not None:
+        latent_name = storage.save(_result_path_for(conversion, "latent.npz"), ContentFile(latent_bytes))
+        saved.append((storage, latent_name))
     done = delivery.fenced(Conversion, claim, Status.RUNNING).update(
         result=result_name,
         thumbnail=thumb_name,
+        latent=latent_name,
         status=Status.SUCCEEDED,
         progress=1.0,
         progress_detail="",
@@ -190,7 +198,7 @@ def finish_conversion(*, claim, result_bytes, result_ext, thumbnail_bytes, load_
         error="",
     )
     if not done:
-        _delete_files([(storage, result_name), (storage, thumb_name)])
+        _delete_files(saved)
         mark_cancelled(claim=claim)
         return None
     conversion.refresh_from_db()
@@ -253,7 +261,7 @@ def sweep_conversions(*, now=None):
 
 def delete_conversion(*, conversion):
     """Delete a job and its files; its photos go too when no other job uses them."""
-    files = [f for f in (conversion.result, conversion.thumbnail, conversion.intermediate) if f]
+    files = [f for f in (conversion.result, conversion.thumbnail, conversion.intermediate, conversion.latent) if f]
     photos = [p for p in (conversion.photo, conversion.style_image) if p is not None]
     with transaction.atomic():
         conversion.delete()

@@ -147,7 +147,9 @@ def _check_folder(dataset, problems, claim):
     problems += list(report.problems)
     samples = [str(Path(p).relative_to(folder)) for p in report.samples[:SAMPLES_SHOWN]]
     _store_sample_thumbnails(dataset, folder, samples)
-    _record(dataset, problems=problems, counts=report.counts, samples=samples, claim=claim)
+    # Families whose check has more to say (StyleGAN2's image folder: sizes, crop, duplicates).
+    notes = list(getattr(report, "notes", ()))
+    _record(dataset, problems=problems, counts=report.counts, samples=samples, notes=notes, claim=claim)
     return dataset
 
 
@@ -210,19 +212,20 @@ def dataset_in_use(dataset):
         yield
 
 
-def _record(dataset, *, problems, counts, samples, claim=None):
+def _record(dataset, *, problems, counts, samples, notes=(), claim=None):
     if len(problems) > MAX_PROBLEMS_LISTED:
         problems = problems[:MAX_PROBLEMS_LISTED] + [f"… and {len(problems) - MAX_PROBLEMS_LISTED} more problems."]
     dataset.problems = problems
     dataset.counts = counts
     dataset.samples = samples
+    dataset.notes = list(notes)[:MAX_PROBLEMS_LISTED]
     dataset.status = Dataset.Status.INVALID if problems else Dataset.Status.READY
     dataset.checked_at = timezone.now()
     dataset.lease_expires_at = None
     if claim is None:
         dataset.save()
         return
-    fields = ("folder", "file_count", "size_bytes", "problems", "counts", "samples", "status", "checked_at",
+    fields = ("folder", "file_count", "size_bytes", "problems", "notes", "counts", "samples", "status", "checked_at",
               "lease_expires_at", "archive")
     delivery.fenced(Dataset, claim, Dataset.Status.CHECKING).update(**{f: getattr(dataset, f) for f in fields})
 

@@ -182,6 +182,7 @@ def finish_run(*, claim, result):
         version = ModelVersion(
             art_model=art_model, number=catalogue.next_version_number(art_model),
             source=f"training run #{run.pk} “{run.name}”", labels=list(result.labels),
+            config=_catalogue_facts(run, result.model_path),
         )
         with open(result.model_path, "rb") as fh:
             version.checkpoint_sha256 = file_sha256(fh)
@@ -201,6 +202,15 @@ def finish_run(*, claim, result):
                     field.storage.delete(field.name)
             return None
     return version
+
+
+def _catalogue_facts(run, model_path):
+    """What the catalogue shows of the trained model (a generator's resolution), and the dataset
+    it was trained on by the name the admin gave it."""
+    from ..worker.catalogue import catalogue_facts
+
+    facts = catalogue_facts(model_path)
+    return {**facts, "trained_on": run.dataset.name} if facts else facts
 
 
 def _new_art_model(run):

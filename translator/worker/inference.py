@@ -1,6 +1,6 @@
 """What a conversion task runs: loaded networks are cached per process, photos are translated
-within the memory budget, Gatys jobs report progress, results are encoded for storage, and a
-failure is told to the user in words."""
+within the memory budget, Gatys jobs and StyleGAN2 projections report progress, results are
+encoded for storage, and a failure is told to the user in words."""
 import io
 import logging
 import threading
@@ -46,6 +46,7 @@ class Outcome:
     load_seconds: float
     run_seconds: float
     label: str = ""  # a caveat to show with the result
+    latent: bytes | None = None  # a StyleGAN2 projection's latent (.npz bytes)
 
 
 def convert(conversion, *, report, should_stop):
@@ -53,6 +54,10 @@ def convert(conversion, *, report, should_stop):
     `should_stop` matter to the slow, optimising families only (see paint_with_gatys)."""
     if conversion.art_model.family == Family.GATYS:
         return paint_with_gatys(conversion, report=report, should_stop=should_stop)
+    if conversion.art_model.family == Family.STYLEGAN2:
+        from .projection import project_photo
+
+        return project_photo(conversion, report=report, should_stop=should_stop)
     return translate_photo(conversion)
 
 
@@ -79,9 +84,12 @@ def release_memory():
 
     import torch
 
+    from .projection import release_distance
+
     with _cache_lock:
         _cache.clear()
         _vgg_cache.clear()
+    release_distance()
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()

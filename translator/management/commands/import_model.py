@@ -21,7 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--description", default="")
         parser.add_argument("--input-hint", default="", help='what input it expects, e.g. "facade label map"')
         parser.add_argument("--no-publish", action="store_true", help="keep the new version unpublished")
-        parser.add_argument("--preview", help="an input image to render the model's preview from")
+        parser.add_argument("--preview", help="an input image to render the model's preview from "
+                            "(a StyleGAN2 model's preview is a grid of fixed seeds without one)")
         self.option_names = catalogue.add_import_options(parser)
 
     def handle(self, *args, **o):
@@ -33,6 +34,8 @@ class Command(BaseCommand):
             )
             if o["preview"]:
                 services.render_model_preview(version=version, image=catalogue.open_image(Path(o["preview"])))
+            elif version.art_model.is_generator:  # a grid of fixed seeds: no input image needed
+                services.render_model_preview(version=version)
         except services.ServiceError as exc:
             raise CommandError(str(exc)) from exc
         state = "published" if version.art_model.current_version_id == version.pk else "not published"
