@@ -8,6 +8,10 @@
     torchrun --nproc-per-node N -m mlcore train <family> ...   (N processes, one GPU each; DDP)
     mlcore gatys --content IMG --style IMG --output OUT [--preset NAME] [--set KEY=VALUE ...]
     mlcore make-pairs SRC OUT --kind edges2photo|gray2color [--count N] [--size S]
+    mlcore generate --model CKPT --seeds 0-7 [--truncation 0.7] [--noise const|random|none] OUTDIR
+    mlcore mix --model CKPT --row-seeds 1,2 [--latent FILE.npz ...] --col-seeds 3,4 --layers coarse|middle|fine|A-B OUT
+    mlcore interpolate --model CKPT --seeds 0-3 [--frames N] [--fps F] OUT.webp
+    mlcore project --model CKPT PHOTO OUTDIR [--space w|w+] [--steps N] [--distance lpips|fallback]
 
 ``train`` and ``import`` are generated: one ``train <family>`` per trainable family of the
 registry, with one ``--<input>`` per input its training record names and the same run
@@ -51,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(commands)
     _add_gatys(commands)
     _add_make_pairs(commands)
+    _add_generate(commands)
+    _add_mix(commands)
+    _add_interpolate(commands)
+    _add_project(commands)
     return parser
 
 
@@ -388,6 +396,250 @@ def _make_pairs(args: argparse.Namespace) -> None:
 
     written = make_pairs(args.src, args.out, kind=args.kind, count=args.count, size=args.size, seed=args.seed)
     print(f"{len(written)} {args.kind} pairs in {args.out}")
+
+
+# --- StyleGAN2: generate, mix, interpolate, project -----------------------------------------
+
+
+def parse_seeds(text: str) -> list[int]:
+    """Seeds as people type them: "0-7", "1,5,9", "0-3,10" (ranges inclusive, order kept)."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            if "-" in part:
+                first, last = (int(v) for v in part.split("-", 1))
+                if last < first:
+                    raise ValueError
+                seeds.extend(range(first, last + 1))
+            else:
+                seeds.append(int(part))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"seeds are whole numbers and ranges like 0-7, 1,5,9 or 0-3,10; got {text!r}") from None
+    if any(seed < 0 or seed > 2**32 - 1 for seed in seeds):
+        raise argparse.ArgumentTypeError(f"seeds run from 0 to {2**32 - 1}; got {text!r}")
+    return seeds
+
+
+def parse_layers(text: str) -> str | tuple[int, int]:
+    """coarse, middle, fine, or the ws A-B (inclusive, as NVlabs style_mixing.py's --styles)."""
+    if text in ("coarse", "middle", "fine"):
+        return text
+    try:
+        first, last = (int(v) for v in text.split("-", 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"layers are coarse, middle, fine or a ws range A-B; got {text!r}") from None
+    if first < 0 or last < first:
+        raise argparse.ArgumentTypeError(f"a layer range A-B needs 0 <= A <= B; got {text!r}")
+    return first, last + 1
+
+
+def _add_model_arguments(parser: argparse.ArgumentParser, *, truncation: bool = True) -> None:
+    parser.add_argument("--model", required=True, metavar="CKPT", help="Restyle checkpoint of a StyleGAN2 model")
+    if truncation:
+        parser.add_argument("--truncation", type=float, default=0.7, metavar="PSI",
+                            help="truncation psi: 1 none, 0 the average image (default: 0.7)")
+    parser.add_argument("--noise", default="const", choices=("const", "random", "none"),
+                        help="per-layer noise: the model's constant maps, fresh noise (seeded per image), or "
+                             "none (default: const)")
+    parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1... (default: cpu)")
+
+
+def _add_generate(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "generate", help="StyleGAN2: one PNG per seed (seeds mean what they mean in NVlabs generate.py)")
+    _add_model_arguments(parser)
+    parser.add_argument("--seeds", required=True, type=parse_seeds, metavar="SEEDS",
+                        help="seeds: 0-7, 1,5,9 or 0-3,10")
+    parser.add_argument("--batch-size", type=int, default=1, metavar="N",
+                        help="images per forward pass; above 1 faster on a GPU, but a pixel may then differ by "
+                             "one level from the same seed made alone (default: 1)")
+    parser.add_argument("outdir", metavar="OUTDIR", help="folder for seedNNNN.png (created if need be)")
+    parser.set_defaults(handler=_generate)
+
+
+def _seed_names(seeds: Sequence[int]) -> list[str]:
+    """seed0000.png...: zero-padded to the widest seed, so names sort in seed order."""
+    width = max(4, len(str(max(seeds))))
+    return [f"seed{seed:0{width}d}.png" for seed in seeds]
+
+
+def _png_text(**fields: object):
+    """PNG text chunks restyle-<field> saying how an image was made."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    for key, value in fields.items():
+        info.add_text(f"restyle-{key.replace('_', '-')}", str(value))
+    return info
+
+
+def _generate(args: argparse.Namespace) -> None:
+    from mlcore.stylegan2.generate import generate, load_generator
+
+    G = load_generator(args.model, device=args.device)
+    out = Path(args.outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    images = generate(G, args.seeds, truncation_psi=args.truncation, noise_mode=args.noise,
+                      batch_size=args.batch_size)
+    for seed, name, image in zip(args.seeds, _seed_names(args.seeds), images):
+        image.save(out / name, pnginfo=_png_text(model=Path(args.model).name, seed=seed,
+                                                 truncation=args.truncation, noise=args.noise))
+        log.info("wrote %s", out / name)
+    print(f"{len(images)} images in {out}")
+
+
+def _add_mix(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "mix", help="StyleGAN2 style mixing: a grid of the rows' images with the columns' styles in LAYERS")
+    _add_model_arguments(parser)
+    parser.add_argument("--row-seeds", type=parse_seeds, default=[], metavar="SEEDS",
+                        help="seeds of the rows (whose ws are kept outside LAYERS)")
+    parser.add_argument("--latent", action="append", default=[], metavar="FILE.npz",
+                        help="a saved latent (mlcore project's latent.npz, NVlabs projected_w.npz) as another "
+                             "row (repeatable)")
+    parser.add_argument("--col-seeds", type=parse_seeds, required=True, metavar="SEEDS",
+                        help="seeds of the columns (whose ws replace LAYERS)")
+    parser.add_argument("--layers", type=parse_layers, required=True, metavar="LAYERS",
+                        help="coarse (4-8 px: pose, shape), middle (16-32 px: features), fine (64 px and up: "
+                             "colour, detail), or ws A-B inclusive")
+    parser.add_argument("output", metavar="OUT", help="grid image to write (format from the extension)")
+    parser.set_defaults(handler=_mix)
+
+
+def _latent_rows(G, paths: Sequence[str]):
+    import torch
+
+    from mlcore.stylegan2.generate import load_latent
+
+    rows = []
+    for path in paths:
+        ws, _ = load_latent(path)
+        if ws.shape[1] == 1:  # one w for every layer
+            ws = ws.expand(-1, G.num_ws, -1)
+        if ws.shape[1:] != (G.num_ws, G.w_dim):
+            raise ValueError(f"{path}: a latent of {ws.shape[1]} x {ws.shape[2]} ws; this model takes "
+                             f"{G.num_ws} x {G.w_dim}")
+        rows.append(ws)
+    return torch.cat(rows) if rows else None
+
+
+def _mix(args: argparse.Namespace) -> None:
+    import torch
+
+    from mlcore.stylegan2.generate import load_generator, mixing_grid, ws_from_seeds
+
+    if not args.row_seeds and not args.latent:
+        raise ValueError("mix needs rows: --row-seeds SEEDS and/or --latent FILE.npz")
+    G = load_generator(args.model, device=args.device)
+    rows = [ws_from_seeds(G, args.row_seeds, truncation_psi=args.truncation)] if args.row_seeds else []
+    latents = _latent_rows(G, args.latent)
+    if latents is not None:
+        rows.append(latents.to(rows[0].device if rows else args.device))
+    cols = ws_from_seeds(G, args.col_seeds, truncation_psi=args.truncation)
+    grid = mixing_grid(G, torch.cat(rows), cols, args.layers, noise_mode=args.noise)
+    out = Path(args.output)
+    grid.save(out)
+    print(out)
+
+
+def _add_interpolate(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("interpolate", help="StyleGAN2: an animated WebP walking in W from seed to seed")
+    _add_model_arguments(parser)
+    parser.add_argument("--seeds", required=True, type=parse_seeds, metavar="SEEDS",
+                        help="at least two seeds, visited in order: 0-3, 1,5,9...")
+    parser.add_argument("--frames", type=int, default=24, metavar="N", help="frames from one seed to the next (default: 24)")
+    parser.add_argument("--fps", type=float, default=24.0, help="frames per second (default: 24)")
+    parser.add_argument("--no-loop", action="store_true", help="end on the last seed instead of walking back to the first")
+    parser.add_argument("output", metavar="OUT.webp", help="animated WebP to write")
+    parser.set_defaults(handler=_interpolate)
+
+
+def _interpolate(args: argparse.Namespace) -> None:
+    from mlcore.stylegan2.generate import interpolate, load_generator, save_webp
+
+    G = load_generator(args.model, device=args.device)
+    frames = interpolate(G, args.seeds, frames_per_seed=args.frames, truncation_psi=args.truncation,
+                         loop=not args.no_loop, noise_mode=args.noise)
+    print(save_webp(frames, args.output, fps=args.fps))
+
+
+def _add_project(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "project", help="StyleGAN2: optimise a latent until the model's image looks like PHOTO (minutes on a CPU)")
+    parser.add_argument("--model", required=True, metavar="CKPT", help="Restyle checkpoint of a StyleGAN2 model")
+    parser.add_argument("photo", metavar="PHOTO", help="the photo (centre-cropped to a square)")
+    parser.add_argument("outdir", metavar="OUTDIR",
+                        help="folder for projected.png, latent.npz, target.png and progress/stepNNNN.png")
+    parser.add_argument("--space", default="w", choices=("w", "w+"),
+                        help="w: one w for every layer (mixes and edits well); w+: one per layer (closer to the "
+                             "photo) (default: w)")
+    parser.add_argument("--steps", type=int, metavar="N", help="optimisation steps (default: 1000 on CUDA, 300 on a CPU)")
+    parser.add_argument("--distance", default="lpips", choices=("lpips", "fallback"),
+                        help="LPIPS-VGG16 (falls back, labelled, when its weights are missing) or the fallback "
+                             "pixel distance (default: lpips)")
+    parser.add_argument("--patience", type=int, default=100, metavar="N",
+                        help="stop when the distance has not improved by 0.1%% for N steps; 0: never (default: 100)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the w statistics and the noise (default: 0)")
+    parser.add_argument("--progress-every", type=int, default=10, metavar="N",
+                        help="save the image so far every N steps into OUTDIR/progress (0: none; default: 10)")
+    parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1... (default: cpu)")
+    parser.set_defaults(handler=_project)
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _project(args: argparse.Namespace) -> None:
+    from mlcore.images import open_image
+    from mlcore.metrics import projection_distance
+    from mlcore.stylegan2.generate import load_generator, save_latent
+    from mlcore.stylegan2.project import (
+        ProjectionProgress,
+        default_steps,
+        prepare_target,
+        project,
+    )
+
+    if args.progress_every < 0 or args.patience < 0:
+        raise ValueError("--progress-every and --patience must be 0 or more")
+    G = load_generator(args.model, device=args.device)
+    photo = open_image(args.photo)
+    steps = args.steps if args.steps is not None else default_steps(args.device)
+    distance, label = projection_distance(args.distance, device=args.device)
+    out = Path(args.outdir)
+    progress_dir = out / "progress"
+    progress_dir.mkdir(parents=True, exist_ok=True)
+    prepare_target(photo, G.img_resolution, G.img_channels).save(out / "target.png")
+    width = max(4, len(str(steps)))
+
+    with _graceful_ctrl_c() as stop_requested, _LazyBar(steps) as bar:
+        def show(progress: ProjectionProgress) -> None:
+            bar.show(progress.step, distance=f"{progress.distance:.4g}")
+            if progress.image is not None and args.progress_every:
+                progress.image.save(progress_dir / f"step{progress.step:0{width}d}.png")
+
+        result = project(G, photo, space=args.space, steps=steps, distance=distance, seed=args.seed,
+                         patience=args.patience or None, progress_every=args.progress_every or steps,
+                         on_progress=show, should_stop=stop_requested)
+    _save_labelled(result.image, out / "projected.png", [label] if label.startswith("fallback") else [])
+    save_latent(out / "latent.npz", result.ws, model_sha256=_sha256(Path(args.model)), space=result.space,
+                steps=result.steps_run, stopped=result.stopped, distance=result.distance,
+                distance_label=label, photo=Path(args.photo).name, seed=args.seed)
+    log.info("projection %s after %d of %d steps, distance %.4g (%s)", result.stopped, result.steps_run, steps,
+             result.distance, label)
+    print(f"{out / 'projected.png'} [{label}]")
+    if result.stopped == "cancelled":
+        print(f"stopped after {result.steps_run} of {steps} steps", file=sys.stderr)
+        raise Stopped
 
 
 # --- entry point -----------------------------------------------------------------------------
