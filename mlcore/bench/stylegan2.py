@@ -260,7 +260,8 @@ def _measure_projection(job: dict[str, Any]) -> dict[str, Any]:
     target = synthetic_image(G.img_resolution, G.img_resolution, random.Random(0))
     stamps: list[tuple[int, float, float]] = []
     wall0, cpu0 = _clocks()
-    result = project(G, target, steps=steps, w_avg_samples=job["w_avg_samples"], progress_every=1,
+    result = project(G, target, steps=steps, w_avg_samples=job["w_avg_samples"],
+                     progress_every=steps,  # progress every step, an image only at the end: a worker's cost
                      on_progress=lambda p: stamps.append((p.step, *_clocks())))
     wall1, cpu1 = _clocks()
     if len(stamps) >= 2 and stamps[-1][0] > stamps[0][0]:
