@@ -205,6 +205,11 @@ RESTYLE_TRAINING_ALLOW_CPU_PROCESSES = env.bool("RESTYLE_TRAINING_ALLOW_CPU_PROC
 # A Gatys job shows its intermediate image every this many steps.
 RESTYLE_GATYS_PROGRESS_EVERY = env.int("RESTYLE_GATYS_PROGRESS_EVERY", default=10, minimum=1)
 
+# Generated images (StyleGAN2 grids): an image not saved to the gallery is removed by the sweeper
+# this many hours after it was made; at most this many seeds per request.
+RESTYLE_UNSAVED_GENERATIONS_HOURS = env.float("RESTYLE_UNSAVED_GENERATIONS_HOURS", default=24, above=0)
+RESTYLE_MAX_SEEDS_PER_REQUEST = env.int("RESTYLE_MAX_SEEDS_PER_REQUEST", default=16, minimum=1)
+
 # Delivery guarantees (README: "No job lost or done twice"). A worker holds a lease on the job it
 # runs and renews it every third of its length; the sweeper, in every worker, gives an expired
 # lease's job back to the queue (or fails it after the last attempt) and resends the message of
