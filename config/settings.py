@@ -287,6 +287,8 @@ def _rate(var, default):
 
 RESTYLE_UPLOAD_RATE = _rate("RESTYLE_UPLOAD_RATE", "60/hour")
 RESTYLE_SIGNUP_RATE = _rate("RESTYLE_SIGNUP_RATE", "20/hour")
+# Generate requests (a grid of up to RESTYLE_MAX_SEEDS_PER_REQUEST images, or one mix), per user.
+RESTYLE_GENERATE_RATE = _rate("RESTYLE_GENERATE_RATE", "120/hour")
 
 # Throttle counters are shared by every web process, so they live in Redis.
 CACHES = {

@@ -63,13 +63,13 @@ def make(generation):
     started = time.perf_counter()
     with torch.no_grad():
         if generation.kind == generation.Kind.MIX:
-            ws_a = _source_ws(G, generation, "a")
-            ws_b = _source_ws(G, generation, "b")
-            ws = sg.mix(ws_a, ws_b, generation.layers)
+            ws = sg.mix(_source_ws(G, generation, "a"), _source_ws(G, generation, "b"), generation.layers)
+            image = sg.to_pil(sg.synthesize(G, ws, noise_mode=generation.noise_mode))[0]
         else:
             ws = sg.ws_from_seeds(G, [generation.seed], truncation_psi=generation.truncation)
-        images = sg.synthesize(G, ws, noise_mode=generation.noise_mode)
-        image = sg.to_pil(images)[0]
+            # generate() draws even "random" noise from the seed, so a seed row is repeatable in every mode.
+            image = sg.generate(G, [generation.seed], truncation_psi=generation.truncation,
+                                noise_mode=generation.noise_mode)[0]
     return Made(image, ws.detach().to("cpu"), load_seconds, time.perf_counter() - started)
 
 
@@ -99,14 +99,17 @@ def _ws_of_file(G, field):
         ws, _meta = load_latent(path)
     except FileNotFoundError:
         raise SourceUnavailable("The latent of an image this mix was made from is missing from storage.")
+    except ValueError as exc:  # not a latent file mlcore can read
+        log.warning("an unreadable latent %s: %s", field.name, exc)
+        raise SourceUnavailable("The latent of an image this mix was made from could not be read.")
     finally:
         os.unlink(path)
-    ws = torch.as_tensor(ws, dtype=torch.float32, device=G.mapping.w_avg.device)
-    if ws.ndim == 2:  # a W latent (one w for every layer), as a W-space projection stores it
-        ws = ws.unsqueeze(1).repeat(1, G.num_ws, 1) if ws.shape[0] == 1 else ws.unsqueeze(0)
+    ws = ws.to(torch.float32)
+    if ws.ndim == 3 and ws.shape[1] == 1:  # one w for every layer (a W-space latent)
+        ws = ws.repeat(1, G.num_ws, 1)
     if ws.ndim != 3 or tuple(ws.shape[1:]) != (G.num_ws, G.w_dim):
         raise SourceUnavailable("A latent this mix was made from does not fit this model.")
-    return ws[:1]
+    return ws[:1].to(G.mapping.w_avg.device)
 
 
 def encode_png(image):
@@ -122,7 +125,8 @@ def encode_latent(ws, **meta):
     fd, path = tempfile.mkstemp(suffix=".npz")
     os.close(fd)
     try:
-        save_latent(path, ws, **meta)
+        # Empty values (a mix has no seed) are left out: every stored value is a plain number or text.
+        save_latent(path, ws, **{k: v for k, v in meta.items() if v not in (None, "")})
         with open(path, "rb") as fh:
             return fh.read()
     finally:
