@@ -49,6 +49,8 @@ def parse_seeds(value):
     """Seeds from what a person types ("0-7", "1,5,9", "3, 10-12") or from a list of integers.
     Raises ValidationError (field "seeds") saying what is wrong."""
     limit = settings.RESTYLE_MAX_SEEDS_PER_REQUEST
+    if value is None:
+        value = ""
     if isinstance(value, (list, tuple)):
         parts = list(value)
     elif isinstance(value, str):
