@@ -218,6 +218,11 @@ RESTYLE_PROJECTION_SPACE = env.choice("RESTYLE_PROJECTION_SPACE", default="w", c
 RESTYLE_PROJECTION_PROGRESS_EVERY = env.int("RESTYLE_PROJECTION_PROGRESS_EVERY", default=10, minimum=1)
 RESTYLE_PROJECTION_DISTANCE = env.choice("RESTYLE_PROJECTION_DISTANCE", default="lpips", choices=("lpips", "fallback"))
 
+# Generated images (StyleGAN2 grids): an image not saved to the gallery is removed by the sweeper
+# this many hours after it was made; at most this many seeds per request.
+RESTYLE_UNSAVED_GENERATIONS_HOURS = env.float("RESTYLE_UNSAVED_GENERATIONS_HOURS", default=24, above=0)
+RESTYLE_MAX_SEEDS_PER_REQUEST = env.int("RESTYLE_MAX_SEEDS_PER_REQUEST", default=16, minimum=1)
+
 # Delivery guarantees (README: "No job lost or done twice"). A worker holds a lease on the job it
 # runs and renews it every third of its length; the sweeper, in every worker, gives an expired
 # lease's job back to the queue (or fails it after the last attempt) and resends the message of
@@ -295,6 +300,8 @@ def _rate(var, default):
 
 RESTYLE_UPLOAD_RATE = _rate("RESTYLE_UPLOAD_RATE", "60/hour")
 RESTYLE_SIGNUP_RATE = _rate("RESTYLE_SIGNUP_RATE", "20/hour")
+# Generate requests (a grid of up to RESTYLE_MAX_SEEDS_PER_REQUEST images, or one mix), per user.
+RESTYLE_GENERATE_RATE = _rate("RESTYLE_GENERATE_RATE", "120/hour")
 
 # Throttle counters are shared by every web process, so they live in Redis.
 CACHES = {

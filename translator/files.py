@@ -78,3 +78,17 @@ def media_response(field, *, what, cache, content_type=None, download=False, fil
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = MEDIA_CSP
     return response
+
+
+def generation_file_response(generation, kind, *, download=False):
+    """A generated image's PNG, thumbnail or latent (.npz of its ws); Http404 if it has none."""
+    field = {"image": generation.image, "thumbnail": generation.thumbnail, "latent": generation.latent}.get(kind)
+    if not field:
+        raise Http404(f"This generated image has no {kind} file (it is {generation.get_status_display().lower()}).")
+    stem = f"{generation.art_model.slug}-" + (f"seed{generation.seed}" if generation.seed is not None else f"mix-{generation.id.hex[:8]}")
+    ext = field.name.rsplit(".", 1)[-1]
+    content_type = "application/octet-stream" if kind == "latent" else None
+    return media_response(
+        field, what=f"{kind} file", cache="private, max-age=3600", content_type=content_type,
+        download=download or kind == "latent", filename=f"{stem}.{ext}",
+    )

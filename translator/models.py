@@ -402,3 +402,105 @@ class TrainingRun(DeliveredJob):
         from pathlib import Path
 
         return Path(settings.RESTYLE_RUNS_ROOT) / f"run-{self.pk}"
+
+
+# --- generated images (StyleGAN2 seeds and style mixes) -----------------------------------------
+
+
+def _generation_path(generation, filename):
+    return f"generations/{generation.owner_id}/{generation.id.hex}-{filename}"
+
+
+class Generation(DeliveredJob):
+    """One image a generator model made from a seed, or from two sources' styles mixed.
+
+    A grid (the Generate page) is a batch of these rows, one per seed, unsaved: the sweeper
+    removes unsaved rows after RESTYLE_UNSAVED_GENERATIONS_HOURS; "Save to gallery" keeps one.
+    Everything needed to make the same pixels again is recorded (model version, seed,
+    truncation, noise mode; for a mix its sources and layers), and the image itself is the
+    stored PNG, so opening a saved one always shows the same pixels.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    class Kind(models.TextChoices):
+        SEED = "seed", "From a seed"
+        MIX = "mix", "Style mix"
+
+    class NoiseMode(models.TextChoices):
+        CONST = "const", "Fixed noise (the same pixels every time)"
+        RANDOM = "random", "Random noise (fine details differ each time)"
+        NONE = "none", "No noise (smoother details)"
+
+    class Layers(models.TextChoices):
+        # StyleGAN2's style ranges by the resolution they act at (mlcore.stylegan2.generate.layer_ranges).
+        COARSE = "coarse", "Coarse (4–8 px: pose, shape, layout)"
+        MIDDLE = "middle", "Middle (16–32 px: features, structure)"
+        FINE = "fine", "Fine (64 px and up: colours, texture)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generations")
+    art_model = models.ForeignKey(ArtModel, on_delete=models.PROTECT, related_name="generations")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
+    batch = models.UUIDField(default=uuid.uuid4, db_index=True, help_text="The request that made it (one grid).")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.SEED)
+    seed = models.PositiveBigIntegerField(null=True, blank=True, help_text="Its seed (kind seed); as NVlabs generate.py's.")
+    truncation = models.FloatField(default=0.7, help_text="Truncation psi, 0 to 1 (for a mix: of its seed sources).")
+    noise_mode = models.CharField(max_length=8, choices=NoiseMode.choices, default=NoiseMode.CONST)
+    # A mix: source A's styles with the `layers` range taken from source B. Each source is a seed,
+    # a generation or a projected photo (a Conversion with a latent); the row keeps its own latent,
+    # so a source deleted later leaves the mix whole (the link is then empty; `mix_description` stays).
+    source_a_seed = models.PositiveBigIntegerField(null=True, blank=True)
+    source_a_generation = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    source_a_conversion = models.ForeignKey(Conversion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    source_b_seed = models.PositiveBigIntegerField(null=True, blank=True)
+    source_b_generation = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    source_b_conversion = models.ForeignKey(Conversion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    layers = models.CharField(max_length=8, choices=Layers.choices, blank=True)
+    mix_description = models.CharField(max_length=300, blank=True, help_text="What was mixed, in words.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True, help_text="Why it failed, in words a user can read.")
+    image = models.FileField(upload_to=_generation_path, blank=True)
+    thumbnail = models.FileField(upload_to=_generation_path, blank=True)
+    latent = models.FileField(upload_to=_generation_path, blank=True, help_text="Its ws (.npz), for mixing.")
+    side = models.PositiveIntegerField(null=True, blank=True, help_text="The image's width and height in pixels.")
+    saved = models.BooleanField(default=False, help_text="Kept in the gallery; unsaved rows are swept after a while.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    load_seconds = models.FloatField(null=True, blank=True)
+    run_seconds = models.FloatField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True, help_text="The Celery worker that took it last.")
+    worker_device = models.CharField(max_length=100, blank=True, help_text="What that worker ran it on.")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["owner", "saved", "-created_at"]),
+            models.Index(fields=["status", "lease_expires_at"]),
+            models.Index(fields=["status", "dispatched_at"]),
+            models.Index(fields=["saved", "created_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.art_model} {self.describe()}"
+
+    def get_absolute_url(self):
+        return reverse("translator:generation", args=[self.id])
+
+    def describe(self):
+        """What made it, in a few words."""
+        if self.kind == self.Kind.MIX:
+            return self.mix_description or "style mix"
+        return f"seed {self.seed}"
+
+    @property
+    def is_finished(self):
+        return self.status in self.FINISHED

@@ -20,6 +20,13 @@ def conversion_queue(*, art_model, version):
     return queues.queue_name(kind, version_device_class(version))
 
 
+def generation_queue(*, version):
+    """A generated image is one pass of the network (a second on a CPU), not an optimisation: it
+    goes to the conversions queue of its version's device class, even for a family whose photo
+    projections are slow jobs."""
+    return queues.queue_name("conversions", version_device_class(version))
+
+
 def training_queue(*, device_class):
     return queues.queue_name("training", device_class)
 

@@ -9,7 +9,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from . import services, sweeper  # noqa: F401  (sweeper: starts with the worker)
 from .models import Conversion
-from .worker import device, inference, threads, training_runs  # noqa: F401  (device, threads: act as the worker starts)
+from .worker import device, generation, inference, threads, training_runs  # noqa: F401  (device, threads: act as the worker starts)
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,50 @@ def _stop_poller(claim, lease_lost):
         return last["answer"]
 
     return should_stop
+
+
+@shared_task(name="translator.tasks.run_generation", soft_time_limit=600, time_limit=660)
+def run_generation(generation_id):
+    """Make one generated image (a seed's, or a style mix). Claimed and leased like a conversion:
+    a second message or a second worker finds it taken; a worker that lost its lease stores nothing."""
+    from .models import Generation
+
+    claim = services.claim_generation(
+        generation_id=generation_id, worker=run_generation.request.hostname or "", worker_device=device.description()
+    )
+    if claim is None:
+        log.info("generation %s was already claimed or removed; nothing to do", generation_id)
+        return
+    every = settings.RESTYLE_JOB_LEASE_SECONDS / 3
+    with services.keep_lease(lambda: services.renew_generation_lease(claim=claim), every=every):
+        try:
+            row = Generation.objects.select_related(
+                "model_version__art_model", "source_a_generation", "source_b_generation",
+                "source_a_conversion", "source_b_conversion",
+            ).get(pk=generation_id)
+            made = generation.make(row)
+            done = services.finish_generation(
+                claim=claim,
+                png_bytes=generation.encode_png(made.image),
+                thumbnail_bytes=inference.encode_thumbnail(made.image),
+                latent_bytes=generation.encode_latent(
+                    made.ws, model_version=row.model_version_id, kind=row.kind, seed=row.seed,
+                    truncation=row.truncation, noise_mode=row.noise_mode, layers=row.layers,
+                ),
+                side=made.image.width, load_seconds=made.load_seconds, run_seconds=made.run_seconds,
+            )
+            if done is None:
+                log.info("generation %s was deleted or taken over meanwhile; its image is dropped", generation_id)
+        except Generation.DoesNotExist:
+            log.info("generation %s was deleted while running", generation_id)
+        except SoftTimeLimitExceeded:
+            services.fail_generation(claim=claim, reason="Making this image took too long and was stopped.")
+        except Exception as exc:
+            reason = generation.failure_reason(exc, generation_id=generation_id)
+            if reason is None:
+                log.exception("generation %s failed", generation_id)
+                reason = f"Making this image failed unexpectedly ({type(exc).__name__}). Please try again."
+            services.fail_generation(claim=claim, reason=reason)
 
 
 @shared_task(name="translator.tasks.check_dataset")

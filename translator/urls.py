@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import generate_views, views
 
 app_name = "translator"
 
@@ -11,5 +11,12 @@ urlpatterns = [
     path("gallery/<uuid:conversion_id>/delete", views.delete, name="delete"),
     path("gallery/<uuid:conversion_id>/cancel", views.cancel, name="cancel"),
     path("gallery/<uuid:conversion_id>/<str:kind>", views.conversion_file, name="file"),
+    path("generate/", generate_views.generate, name="generate"),
+    path("generate/<uuid:batch>/", generate_views.grid, name="grid"),
+    path("generated/<uuid:generation_id>/", generate_views.generation, name="generation"),
+    path("generated/<uuid:generation_id>/save", generate_views.save, name="generation_save"),
+    path("generated/<uuid:generation_id>/delete", generate_views.delete, name="generation_delete"),
+    path("generated/<uuid:generation_id>/mix", generate_views.mix, name="generation_mix"),
+    path("generated/<uuid:generation_id>/<str:kind>", generate_views.generation_file, name="generation_file"),
     path("models/<slug:slug>/preview", views.model_preview, name="model_preview"),
 ]

@@ -58,7 +58,11 @@ def gallery(request):
     page = Paginator(selectors.conversions_for(user=request.user), GALLERY_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    return render(request, "translator/gallery.html", {"page": page})
+    # Saved generated images (StyleGAN2) have a section of their own above the conversions.
+    generated = Paginator(selectors.saved_generations_for(user=request.user), GALLERY_PAGE_SIZE).get_page(
+        request.GET.get("generated")
+    )
+    return render(request, "translator/gallery.html", {"page": page, "generated": generated})
 
 
 @login_required

@@ -4,7 +4,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from .. import selectors
-from ..models import ArtModel, Conversion
+from ..models import ArtModel, Conversion, Generation
 from ..uploads import ACCEPTED_FORMATS
 
 
@@ -178,3 +178,101 @@ class ConversionCreateSerializer(serializers.Serializer):
             "incorrect_type": "The model is given by its numeric id.",
         },
     )
+
+
+# --- generated images -------------------------------------------------------------------------
+
+
+class GenerationSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    model = ModelRefSerializer(source="art_model", read_only=True)
+    model_version = serializers.IntegerField(source="model_version.number", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    description = serializers.CharField(source="describe", read_only=True, help_text="What made it, in words.")
+    image_url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+    latent_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Generation
+        fields = [
+            "id", "url", "model", "model_version", "batch", "kind", "seed", "truncation", "noise_mode", "layers",
+            "description", "status", "status_label", "error", "saved", "side", "image_url", "thumbnail_url",
+            "latent_url", "created_at", "started_at", "finished_at", "run_seconds", "worker", "worker_device",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "batch": {"help_text": "The request that made it: the images of one grid share it."},
+            "side": {"help_text": "Width and height of the image in pixels (once made)."},
+        }
+
+    def _file_url(self, obj, kind):
+        return _absolute(self.context.get("request"), reverse(f"api:generation-{kind}", args=[obj.id]))
+
+    def get_url(self, obj) -> str:
+        return _absolute(self.context.get("request"), reverse("api:generation-detail", args=[obj.id]))
+
+    def get_image_url(self, obj) -> str | None:
+        return self._file_url(obj, "image") if obj.image else None
+
+    def get_thumbnail_url(self, obj) -> str | None:
+        return self._file_url(obj, "thumbnail") if obj.thumbnail else None
+
+    def get_latent_url(self, obj) -> str | None:
+        return self._file_url(obj, "latent") if obj.latent else None
+
+
+class GenerateRequestSerializer(serializers.Serializer):
+    """Only the shapes are checked here; what the values may be is services.create_grid's to say
+    (the page shares it)."""
+
+    model = serializers.PrimaryKeyRelatedField(
+        queryset=selectors.available_models(),
+        help_text="The id of a StyleGAN2 model from /api/v1/models/.",
+        error_messages={
+            "required": "Choose a model.",
+            "does_not_exist": "That model is not available. Choose another one.",
+            "incorrect_type": "The model is given by its numeric id.",
+        },
+    )
+    seeds = serializers.JSONField(
+        required=False, help_text='A list of seeds ([0, 5, 9]) or text like "0-7" or "1,5,9"; at most 16.'
+    )
+    surprise = serializers.BooleanField(required=False, default=False, help_text="Random seeds instead (recorded).")
+    count = serializers.IntegerField(required=False, default=8, help_text="How many surprise images (1 to 16).",
+                                     error_messages={"invalid": "count is a whole number."})
+    truncation = serializers.JSONField(required=False, default=0.7, help_text="Truncation psi, 0 to 1.")
+    noise_mode = serializers.CharField(required=False, default="const", help_text="const, random or none.")
+
+
+class GridSerializer(serializers.Serializer):
+    batch = serializers.UUIDField()
+    seeds = serializers.ListField(child=serializers.IntegerField())
+    generations = GenerationSerializer(many=True)
+
+
+class MixSourceSerializer(serializers.Serializer):
+    seed = serializers.IntegerField(required=False, min_value=0, max_value=2**32 - 1)
+    generation = serializers.UUIDField(required=False, help_text="One of your generated images.")
+    conversion = serializers.UUIDField(required=False, help_text="One of your photos projected into the model.")
+
+    def validate(self, attrs):
+        if len(attrs) != 1:
+            raise serializers.ValidationError(
+                "Give exactly one of seed, generation or conversion.", code="one_source"
+            )
+        return attrs
+
+
+class MixRequestSerializer(serializers.Serializer):
+    model = serializers.PrimaryKeyRelatedField(
+        queryset=selectors.available_models(), required=False,
+        help_text="The model's id; needed only when both sources are seeds.",
+        error_messages={"does_not_exist": "That model is not available. Choose another one.",
+                        "incorrect_type": "The model is given by its numeric id."},
+    )
+    source_a = MixSourceSerializer(help_text="The image whose styles are kept.")
+    source_b = MixSourceSerializer(help_text="The image the `layers` styles are taken from.")
+    layers = serializers.CharField(help_text="coarse, middle or fine.")
+    truncation = serializers.JSONField(required=False, help_text="For seed sources; default: source A's, else 0.7.")
+    noise_mode = serializers.CharField(required=False, help_text="Default: source A's, else const.")

@@ -34,6 +34,13 @@ class UploadThrottle(_FailOpen, UserRateThrottle):
         return settings.RESTYLE_UPLOAD_RATE
 
 
+class GenerateThrottle(_FailOpen, UserRateThrottle):
+    scope = "generate"
+
+    def get_rate(self):
+        return settings.RESTYLE_GENERATE_RATE
+
+
 class SignupThrottle(_FailOpen, AnonRateThrottle):
     scope = "signup"
 

@@ -2,13 +2,14 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import generations, views
 
 app_name = "api"
 
 router = SimpleRouter()
 router.register("models", views.ArtModelViewSet, basename="model")
 router.register("conversions", views.ConversionViewSet, basename="conversion")
+router.register("generations", generations.GenerationViewSet, basename="generation")
 
 urlpatterns = [
     path("", views.ApiRoot.as_view(), name="root"),

@@ -55,6 +55,7 @@ class ApiRoot(APIView):
             {
                 "models": reverse("api:model-list", request=request),
                 "conversions": reverse("api:conversion-list", request=request),
+                "generations": reverse("api:generation-list", request=request),
                 "token": reverse("api:token", request=request),
                 "signup": reverse("api:signup", request=request),
                 "me": reverse("api:me", request=request),

@@ -31,6 +31,18 @@ from .datasets import (
 )
 from .delivery import fenced, keep_lease
 from .errors import ServiceError
+from .generations import (
+    MixSource,
+    claim_generation,
+    create_grid,
+    create_mix,
+    delete_generation,
+    fail_generation,
+    finish_generation,
+    renew_generation_lease,
+    save_generation,
+    sweep_generations,
+)
 from .training import (
     beat,
     claim_run,
@@ -53,10 +65,21 @@ from .training import (
 
 def sweep():
     """Settle every job a fault left behind, of every kind (the sweeper's one call)."""
-    return {"conversions": sweep_conversions(), "runs": sweep_runs(), "datasets": sweep_datasets()}
+    return {"conversions": sweep_conversions(), "runs": sweep_runs(), "datasets": sweep_datasets(),
+            "generations": sweep_generations()}
 
 
 __all__ = [
+    "MixSource",
+    "create_grid",
+    "create_mix",
+    "save_generation",
+    "delete_generation",
+    "claim_generation",
+    "renew_generation_lease",
+    "finish_generation",
+    "fail_generation",
+    "sweep_generations",
     "ServiceError",
     "max_processes",
     "processes_problem",

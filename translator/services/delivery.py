@@ -35,6 +35,7 @@ TASKS = {
     "conversion": "translator.tasks.run_conversion",
     "trainingrun": "translator.tasks.run_training",
     "dataset": "translator.tasks.check_dataset",
+    "generation": "translator.tasks.run_generation",
 }
 
 
