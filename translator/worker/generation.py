@@ -39,7 +39,8 @@ def generator_for(version):
             _cache.move_to_end(key)
             return _cache[key], 0.0
         started = time.perf_counter()
-        generator = load_generator(local_checkpoint(version), device=settings.RESTYLE_INFERENCE_DEVICE)
+        with local_checkpoint(version) as path:  # held in the worker cache while it loads
+            generator = load_generator(path, device=settings.RESTYLE_INFERENCE_DEVICE)
         _cache[key] = generator
         while len(_cache) > max(1, settings.RESTYLE_INFERER_CACHE_SIZE):
             _cache.popitem(last=False)
