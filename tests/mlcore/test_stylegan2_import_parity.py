@@ -23,10 +23,10 @@ draws.
 from __future__ import annotations
 
 import pytest
+import stylegan2_rosinality_reference as ref
 import test_stylegan2_importers as fixtures
 import torch
 
-import stylegan2_rosinality_reference as ref
 from mlcore.checkpoint import load_model
 from mlcore.importers.stylegan2 import import_nvlabs_stylegan2, import_rosinality
 from mlcore.stylegan2 import networks
