@@ -127,6 +127,17 @@ def _back(request, item):
 
 @login_required
 @require_POST
+def cancel(request, generation_id):
+    item = selectors.generation_for(user=request.user, generation_id=generation_id)
+    try:
+        services.cancel_generation(generation=item)
+    except services.ServiceError as exc:
+        messages.info(request, str(exc))
+    return redirect(_back(request, item))
+
+
+@login_required
+@require_POST
 def delete(request, generation_id):
     item = selectors.generation_for(user=request.user, generation_id=generation_id)
     services.delete_generation(generation=item)

@@ -33,12 +33,14 @@ from .delivery import fenced, keep_lease
 from .errors import ServiceError
 from .generations import (
     MixSource,
+    cancel_generation,
     claim_generation,
     create_grid,
     create_mix,
     delete_generation,
     fail_generation,
     finish_generation,
+    mark_generation_cancelled,
     renew_generation_lease,
     save_generation,
     sweep_generations,
@@ -75,6 +77,8 @@ __all__ = [
     "create_mix",
     "save_generation",
     "delete_generation",
+    "cancel_generation",
+    "mark_generation_cancelled",
     "claim_generation",
     "renew_generation_lease",
     "finish_generation",

@@ -30,6 +30,8 @@ from .errors import ServiceError
 log = logging.getLogger(__name__)
 
 Status = Generation.Status
+# A worker holds the row in these states (a cancel asked for it does not take it from the worker).
+ACTIVE = (Status.RUNNING, Status.CANCELLING)
 # NVlabs generate.py seeds numpy.random.RandomState, which takes 0 to 2**32 - 1.
 MAX_SEED = 2**32 - 1
 SURPRISE_COUNT = 8
@@ -252,6 +254,20 @@ def save_generation(*, generation):
     return generation
 
 
+def cancel_generation(*, generation):
+    """Cancel as conversions are cancelled: a queued image at once; a running one is asked to
+    stop (its worker stores nothing and marks it cancelled). ServiceError once it is finished."""
+    now = timezone.now()
+    if Generation.objects.filter(pk=generation.pk, status=Status.QUEUED).update(status=Status.CANCELLED, finished_at=now):
+        pass
+    elif not Generation.objects.filter(pk=generation.pk, status=Status.RUNNING).update(status=Status.CANCELLING):
+        generation.refresh_from_db(fields=["status"])
+        if generation.status != Status.CANCELLING:
+            raise ServiceError(f"This image is already finished ({generation.get_status_display().lower()}), so there is nothing to cancel.")
+    generation.refresh_from_db()
+    return generation
+
+
 def delete_generation(*, generation):
     """Delete the image and its files. A worker still making it finds the row gone and drops
     what it made; mixes made from it keep their own image and latent."""
@@ -287,7 +303,7 @@ def claim_generation(*, generation_id, worker="", worker_device=""):
 
 
 def renew_generation_lease(*, claim):
-    return delivery.renew(Generation, claim, Status.RUNNING, lease_seconds=settings.RESTYLE_JOB_LEASE_SECONDS)
+    return delivery.renew(Generation, claim, *ACTIVE, lease_seconds=settings.RESTYLE_JOB_LEASE_SECONDS)
 
 
 def _path_for(generation, filename):
@@ -296,10 +312,13 @@ def _path_for(generation, filename):
 
 def finish_generation(*, claim, png_bytes, thumbnail_bytes, latent_bytes, side, load_seconds, run_seconds):
     """Store a running generation's image, thumbnail and latent. A row deleted or taken from this
-    worker meanwhile keeps nothing of this attempt (the files are removed again). Returns the
-    row, or None when the result was dropped."""
-    generation = Generation.objects.filter(pk=claim.pk).first()
+    worker meanwhile keeps nothing of this attempt (the files are removed again); one whose
+    cancel was asked is marked cancelled, with nothing stored. Making an image takes a moment,
+    so the worker checks for a cancel only here, before storing. Returns the row, or None when
+    the result was dropped."""
+    generation = delivery.fenced(Generation, claim, Status.RUNNING).first()
     if generation is None:
+        mark_generation_cancelled(claim=claim)
         return None
     storage = generation.image.storage
     names = [
@@ -313,13 +332,22 @@ def finish_generation(*, claim, png_bytes, thumbnail_bytes, latent_bytes, side, 
     )
     if not done:
         _delete_files([(storage, name) for name in names])
+        mark_generation_cancelled(claim=claim)
         return None
     generation.refresh_from_db()
     return generation
 
 
+def mark_generation_cancelled(*, claim):
+    """The worker dropped an image whose cancel was asked for (a no-op for a row deleted or
+    taken from this worker)."""
+    delivery.fenced(Generation, claim, Status.CANCELLING).update(
+        status=Status.CANCELLED, finished_at=timezone.now(), lease_expires_at=None
+    )
+
+
 def fail_generation(*, claim, reason):
-    delivery.fenced(Generation, claim, Status.RUNNING).update(
+    delivery.fenced(Generation, claim, *ACTIVE).update(
         status=Status.FAILED, error=reason[:2000], finished_at=timezone.now(), lease_expires_at=None
     )
 
@@ -332,11 +360,13 @@ def sweep_generations(*, now=None):
     failed after the last attempt; queued too long: failed; a lost message: resent), and remove
     unsaved images older than RESTYLE_UNSAVED_GENERATIONS_HOURS with their files."""
     now = now or timezone.now()
-    counts = {"requeued": 0, "failed": 0, "expired": 0, "resent": 0, "removed": 0}
-    expired = Generation.objects.filter(status=Status.RUNNING, lease_expires_at__lt=now)
-    for pk, token, attempts in expired.values_list("pk", "claim_token", "attempts"):
-        row = Generation.objects.filter(pk=pk, claim_token=token, status=Status.RUNNING, lease_expires_at__lt=now)
-        if attempts >= settings.RESTYLE_JOB_MAX_ATTEMPTS:
+    counts = {"requeued": 0, "failed": 0, "cancelled": 0, "expired": 0, "resent": 0, "removed": 0}
+    expired = Generation.objects.filter(status__in=ACTIVE, lease_expires_at__lt=now)
+    for pk, token, attempts, status in expired.values_list("pk", "claim_token", "attempts", "status"):
+        row = Generation.objects.filter(pk=pk, claim_token=token, status=status, lease_expires_at__lt=now)
+        if status == Status.CANCELLING:  # its worker is gone, and the user wanted it stopped anyway
+            counts["cancelled"] += row.update(status=Status.CANCELLED, finished_at=now, lease_expires_at=None)
+        elif attempts >= settings.RESTYLE_JOB_MAX_ATTEMPTS:
             counts["failed"] += row.update(
                 status=Status.FAILED, finished_at=now, lease_expires_at=None,
                 error=f"The worker making this image stopped {attempts} times before it was done, so it was given up.",
