@@ -29,7 +29,7 @@ def test_a_queued_image_is_cancelled_at_once_and_no_worker_makes_it(alice_api, s
     run_generation(row["id"])  # its message arrives after all: the worker finds nothing to do
     item = Generation.objects.get(pk=row["id"])
     assert item.status == Generation.Status.CANCELLED and item.finished_at is not None
-    assert item.attempts == 0 and not item.image and list_stored_files() == []
+    assert item.attempts == 0 and not item.image and list_stored_files("generations") == []
 
 
 def test_a_running_image_is_cancelled_when_its_worker_comes_to_store_it(alice_api, sg2_model, monkeypatch,
@@ -50,7 +50,7 @@ def test_a_running_image_is_cancelled_when_its_worker_comes_to_store_it(alice_ap
     assert seen["answer"] == "cancelling"
     assert item.status == Generation.Status.CANCELLED and item.lease_expires_at is None
     assert not item.image and not item.thumbnail and not item.latent
-    assert list_stored_files() == []  # nothing of the attempt was kept
+    assert list_stored_files("generations") == []  # nothing of the attempt was kept
 
 
 def test_a_finished_image_cannot_be_cancelled_and_the_409_says_why(alice_api, sg2_model, run_all):
