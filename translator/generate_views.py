@@ -94,6 +94,7 @@ def generation(request, generation_id):
     partners, photos = selectors.mix_partners_for(user=request.user, generation=item)
     return render(request, "translator/generation.html", {
         "generation": item, "partners": partners, "photos": photos, "mix_form": MixForm(), **_limits(),
+        "missing_layers": services.missing_layers(version=item.model_version),
     })
 
 
@@ -167,6 +168,7 @@ def mix(request, generation_id):
             return redirect(mixed)
     return render(request, "translator/generation.html", {
         "generation": item, "partners": partners, "photos": photos, "mix_form": form, **_limits(),
+        "missing_layers": services.missing_layers(version=item.model_version),
     }, status=400)
 
 

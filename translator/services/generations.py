@@ -22,6 +22,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from mlcore.stylegan2.layers import empty_ranges
+
 from .. import routing
 from ..models import GENERATOR_FAMILIES, Conversion, Generation, ModelVersion
 from . import delivery
@@ -113,6 +115,29 @@ def check_layers(value):
     if value not in Generation.Layers.values:
         raise _invalid("layers", f"Layers are one of {', '.join(Generation.Layers.values)}, not “{value}”.")
     return value
+
+
+def missing_layers(*, version):
+    """The style ranges `version`'s generator has no layers in (["fine"] for a 32 px model),
+    from the resolution its checkpoint recorded (no torch here); [] when none is recorded."""
+    resolution = version.resolution
+    try:
+        return empty_ranges(int(resolution)) if resolution else []
+    except (TypeError, ValueError):
+        log.warning("version %s records an odd resolution %r", version.pk, resolution)
+        return []
+
+
+def check_layers_exist(layers, *, version):
+    """ValidationError (field "layers") when `version`'s generator has no layers in that range,
+    so a mix never comes out a plain copy of source A. A version that recorded no resolution is
+    not checked."""
+    empty = missing_layers(version=version)
+    if layers in empty:
+        resolution = version.resolution
+        others = [name for name in Generation.Layers.values if name not in empty]
+        raise _invalid("layers", f"This {resolution} px model has no {layers} layers: choose {' or '.join(others)}.",
+                       "empty_range")
 
 
 def generator_version(art_model):
@@ -224,6 +249,7 @@ def create_mix(*, owner, art_model, source_a, source_b, layers, truncation=None,
         )
     version_id = versions.pop() if versions else art_model.current_version_id
     version = ModelVersion.objects.select_related("art_model").get(pk=version_id)
+    check_layers_exist(layers, version=version)
     base = a.generation
     if truncation is None:
         truncation = base.truncation if base else 0.7
