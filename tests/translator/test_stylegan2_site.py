@@ -181,6 +181,19 @@ def test_a_stylegan2_version_records_its_resolution_and_training_set_from_the_ch
     assert (stylegan2_model.resolution, stylegan2_model.trained_on) == (32, "test paintings")
 
 
+def test_the_models_api_tells_generators_from_translators_with_resolution_and_training_set(
+    alice, stylegan2_model, art_model
+):
+    response = alice.get("/api/v1/models/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    by_slug = {m["slug"]: m for m in response.json()}
+    generator, translator = by_slug[stylegan2_model.slug], by_slug[art_model.slug]
+    assert (generator["kind"], generator["resolution"], generator["trained_on"]) == ("generate", 32, "test paintings")
+    assert (translator["kind"], translator["resolution"], translator["trained_on"]) == ("translate", None, None)
+    one = alice.get(f"/api/v1/models/{stylegan2_model.pk}/", HTTP_ACCEPT="application/json").json()
+    assert one["kind"] == "generate" and one["resolution"] == 32
+
+
 def test_the_convert_page_card_offers_to_put_the_photo_into_the_model(alice, stylegan2_model, art_model):
     page = alice.get(reverse("translator:upload")).content.decode()
     card = page[page.index('value="%d"' % stylegan2_model.pk):]
