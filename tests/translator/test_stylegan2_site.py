@@ -312,6 +312,15 @@ def test_a_trained_stylegan2_model_names_its_dataset_and_publishes_and_rolls_bac
         art_model = run.model_version.art_model
     first, second = versions
     assert (first.number, second.number) == (1, 2)
+    # The entry got a card picture on the worker: the first version's seed grid, kept by the second.
+    from translator.worker import catalogue as worker_catalogue
+
+    art_model.refresh_from_db()
+    assert art_model.preview and first.preview and art_model.preview.name != first.preview.name
+    with art_model.preview.open("rb") as fh:
+        card = fh.read()
+    assert card == worker_catalogue.render_preview(version=first)
+    assert Image.open(io.BytesIO(card)).size == (64, 64)  # 2 x 2 images of 32 px, not enlarged
     assert first.config == {"resolution": 32, "trained_on": "Cubist paintings"}
     page = admin_client.get(reverse("admin:translator_trainingrun_change", args=[run.pk])).content.decode()
     assert "<b>G loss (non-saturating logistic)</b>" in page and "<b>augmentation p (ADA)</b>" in page
