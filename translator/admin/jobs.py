@@ -1,7 +1,6 @@
 from django.contrib import admin
 
 from .. import services
-
 from ..models import Conversion, Generation, Photo
 
 
@@ -30,7 +29,7 @@ class GenerationAdmin(admin.ModelAdmin):
     list_select_related = ("owner", "model_version__art_model")
     search_fields = ("id", "owner__username", "seed")
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in Generation._meta.fields]
+    readonly_fields = tuple(f.name for f in Generation._meta.fields)
 
     def has_add_permission(self, request):
         return False
