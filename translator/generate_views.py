@@ -94,6 +94,7 @@ def generation(request, generation_id):
     partners, photos = selectors.mix_partners_for(user=request.user, generation=item)
     return render(request, "translator/generation.html", {
         "generation": item, "partners": partners, "photos": photos, "mix_form": MixForm(), **_limits(),
+        "missing_layers": services.missing_layers(version=item.model_version),
     })
 
 
@@ -127,6 +128,17 @@ def _back(request, item):
 
 @login_required
 @require_POST
+def cancel(request, generation_id):
+    item = selectors.generation_for(user=request.user, generation_id=generation_id)
+    try:
+        services.cancel_generation(generation=item)
+    except services.ServiceError as exc:
+        messages.info(request, str(exc))
+    return redirect(_back(request, item))
+
+
+@login_required
+@require_POST
 def delete(request, generation_id):
     item = selectors.generation_for(user=request.user, generation_id=generation_id)
     services.delete_generation(generation=item)
@@ -156,6 +168,7 @@ def mix(request, generation_id):
             return redirect(mixed)
     return render(request, "translator/generation.html", {
         "generation": item, "partners": partners, "photos": photos, "mix_form": form, **_limits(),
+        "missing_layers": services.missing_layers(version=item.model_version),
     }, status=400)
 
 

@@ -424,6 +424,8 @@ class Generation(DeliveredJob):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
+        # Cancel asked while a worker makes it: the worker stores nothing and marks it cancelled.
+        CANCELLING = "cancelling", "Cancelling"
         SUCCEEDED = "succeeded", "Done"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"

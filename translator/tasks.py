@@ -124,7 +124,7 @@ def run_generation(generation_id):
                 side=made.image.width, load_seconds=made.load_seconds, run_seconds=made.run_seconds,
             )
             if done is None:
-                log.info("generation %s was deleted or taken over meanwhile; its image is dropped", generation_id)
+                log.info("generation %s was cancelled, deleted or taken over meanwhile; its image is dropped", generation_id)
         except Generation.DoesNotExist:
             log.info("generation %s was deleted while running", generation_id)
         except SoftTimeLimitExceeded:

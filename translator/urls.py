@@ -15,6 +15,7 @@ urlpatterns = [
     path("generate/<uuid:batch>/", generate_views.grid, name="grid"),
     path("generated/<uuid:generation_id>/", generate_views.generation, name="generation"),
     path("generated/<uuid:generation_id>/save", generate_views.save, name="generation_save"),
+    path("generated/<uuid:generation_id>/cancel", generate_views.cancel, name="generation_cancel"),
     path("generated/<uuid:generation_id>/delete", generate_views.delete, name="generation_delete"),
     path("generated/<uuid:generation_id>/mix", generate_views.mix, name="generation_mix"),
     path("generated/<uuid:generation_id>/<str:kind>", generate_views.generation_file, name="generation_file"),

@@ -13,14 +13,10 @@ to 0..255 and truncated (not rounded) to uint8. With ``noise_mode="random"`` eac
 its noise from a torch generator seeded by its seed, so even "random" noise repeats per seed
 (NVlabs draws it from the global RNG, so theirs does not).
 
-Which ws drive which resolution (``ws_resolutions``): the synthesis network hands block b4 ws 0
-(its conv1) and 1 (its ToRGB); every later block b{R} takes three from where the previous one
-stopped, its conv0, its conv1 and its ToRGB, and its conv0 shares its w with the previous
-block's ToRGB. ws i therefore modulates the convolution at ``2 ** (2 + (i + 1) // 2)`` px, and
-the last one only the final ToRGB (at the output resolution). The style ranges follow the
-StyleGAN paper's split by resolution: coarse 4-8 px (pose, face shape), middle 16-32 px
-(features), fine 64 px and up (colour, micro detail). A 32 px model has no fine layers: its
-"fine" range is empty.
+Which ws drive which resolution, and the coarse, middle and fine ranges (``ws_resolutions``,
+``layer_ranges``), are mlcore.stylegan2.layers' rule, torch-free so the site shares it: coarse
+4-8 px (pose, face shape), middle 16-32 px (features), fine 64 px and up (colour, micro detail).
+A 32 px model has no fine layers: its "fine" range is empty.
 
 Latents are ``.npz`` files readable by numpy alone (no pickle): ``w`` holds N x num_ws x w_dim
 float32, the key NVlabs' projector writes and their ``generate.py --projected-w`` reads, and
@@ -43,6 +39,7 @@ from PIL import Image
 
 from mlcore.checkpoint import CheckpointError, load_model
 from mlcore.fileio import atomic_write
+from mlcore.stylegan2 import layers as layers_
 from mlcore.stylegan2.networks import NOISE_MODES, Generator, build
 
 __all__ = [
@@ -68,7 +65,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FAMILY = "stylegan2"
-LAYER_RANGE_NAMES = ("coarse", "middle", "fine")
+LAYER_RANGE_NAMES = layers_.LAYER_RANGE_NAMES
 # numpy's RandomState takes seeds of 32 bits.
 MAX_SEED = 2**32 - 1
 
@@ -179,28 +176,20 @@ def generate(G: Generator, seeds: Sequence[int], *, truncation_psi: float = 0.7,
 
 
 def _num_ws(G_or_num_ws: Generator | int) -> int:
-    num_ws = G_or_num_ws if isinstance(G_or_num_ws, int) else G_or_num_ws.num_ws
-    # num_ws = 2 log2(R) - 2 for R = 4, 8, 16...: even and at least 2.
-    if num_ws < 2 or num_ws % 2:
-        raise ValueError(f"a StyleGAN2 generator takes an even number of ws (2 log2(resolution) - 2); got {num_ws}")
-    return num_ws
+    return layers_.check_num_ws(G_or_num_ws if isinstance(G_or_num_ws, int) else G_or_num_ws.num_ws)
 
 
 def ws_resolutions(G_or_num_ws: Generator | int) -> list[int]:
     """For each ws index, the resolution in pixels of the convolution it modulates (the last
-    one: the output resolution, where it drives only the final ToRGB)."""
-    num_ws = _num_ws(G_or_num_ws)
-    resolution = 2 ** ((num_ws + 2) // 2)
-    return [min(2 ** (2 + (i + 1) // 2), resolution) for i in range(num_ws)]
+    one: the output resolution, where it drives only the final ToRGB); mlcore.stylegan2.layers."""
+    return layers_.ws_resolutions(_num_ws(G_or_num_ws))
 
 
 def layer_ranges(G_or_num_ws: Generator | int) -> dict[str, tuple[int, int]]:
     """{"coarse": (0, a), "middle": (a, b), "fine": (b, num_ws)}: ws ranges (start, stop) of the
-    4-8 px, 16-32 px and 64 px-and-up layers; together they cover every ws once."""
-    resolutions = ws_resolutions(G_or_num_ws)
-    a = sum(1 for r in resolutions if r <= 8)
-    b = sum(1 for r in resolutions if r <= 32)
-    return {"coarse": (0, a), "middle": (a, b), "fine": (b, len(resolutions))}
+    4-8 px, 16-32 px and 64 px-and-up layers; together they cover every ws once. The rule is
+    mlcore.stylegan2.layers' (torch-free, so the site uses it too)."""
+    return layers_.layer_ranges(_num_ws(G_or_num_ws))
 
 
 def resolve_layers(layers: str | tuple[int, int], num_ws: int) -> tuple[int, int]:

@@ -181,6 +181,19 @@ def test_a_stylegan2_version_records_its_resolution_and_training_set_from_the_ch
     assert (stylegan2_model.resolution, stylegan2_model.trained_on) == (32, "test paintings")
 
 
+def test_the_models_api_tells_generators_from_translators_with_resolution_and_training_set(
+    alice, stylegan2_model, art_model
+):
+    response = alice.get("/api/v1/models/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    by_slug = {m["slug"]: m for m in response.json()}
+    generator, translator = by_slug[stylegan2_model.slug], by_slug[art_model.slug]
+    assert (generator["kind"], generator["resolution"], generator["trained_on"]) == ("generate", 32, "test paintings")
+    assert (translator["kind"], translator["resolution"], translator["trained_on"]) == ("translate", None, None)
+    one = alice.get(f"/api/v1/models/{stylegan2_model.pk}/", HTTP_ACCEPT="application/json").json()
+    assert one["kind"] == "generate" and one["resolution"] == 32
+
+
 def test_the_convert_page_card_offers_to_put_the_photo_into_the_model(alice, stylegan2_model, art_model):
     page = alice.get(reverse("translator:upload")).content.decode()
     card = page[page.index('value="%d"' % stylegan2_model.pk):]
@@ -299,6 +312,15 @@ def test_a_trained_stylegan2_model_names_its_dataset_and_publishes_and_rolls_bac
         art_model = run.model_version.art_model
     first, second = versions
     assert (first.number, second.number) == (1, 2)
+    # The entry got a card picture on the worker: the first version's seed grid, kept by the second.
+    from translator.worker import catalogue as worker_catalogue
+
+    art_model.refresh_from_db()
+    assert art_model.preview and first.preview and art_model.preview.name != first.preview.name
+    with art_model.preview.open("rb") as fh:
+        card = fh.read()
+    assert card == worker_catalogue.render_preview(version=first)
+    assert Image.open(io.BytesIO(card)).size == (64, 64)  # 2 x 2 images of 32 px, not enlarged
     assert first.config == {"resolution": 32, "trained_on": "Cubist paintings"}
     page = admin_client.get(reverse("admin:translator_trainingrun_change", args=[run.pk])).content.decode()
     assert "<b>G loss (non-saturating logistic)</b>" in page and "<b>augmentation p (ADA)</b>" in page

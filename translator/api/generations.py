@@ -131,6 +131,16 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
             raise Conflict(str(exc))
         return Response(GenerationSerializer(item, context={"request": request}).data)
 
+    @extend_schema(summary="Cancel a queued or running image (a queued one at once, a running one when its worker stores it)",
+                   request=None, responses={202: GenerationSerializer, **errors(401, 404, 409)})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        try:
+            item = services.cancel_generation(generation=self.get_object())
+        except services.ServiceError as exc:
+            raise Conflict(str(exc))
+        return Response(GenerationSerializer(item, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
     def perform_destroy(self, instance):
         services.delete_generation(generation=instance)
 

@@ -62,13 +62,32 @@ class ArtModelSerializer(serializers.ModelSerializer):
     expects = serializers.CharField(read_only=True, help_text="What input works best, in words.")
     preview_url = serializers.SerializerMethodField()
     accepts = serializers.SerializerMethodField()
+    kind = serializers.SerializerMethodField(
+        help_text="translate: it converts a photo (POST /conversions/); generate: it makes images from seeds "
+        "(POST /generations/), and a photo meets it by projection into its latent space."
+    )
+    resolution = serializers.SerializerMethodField(help_text="A generator's image side in pixels; null for others.")
+    trained_on = serializers.SerializerMethodField(
+        help_text="What a generator was trained on, as its checkpoint says; null for others or when not recorded."
+    )
 
     class Meta:
         model = ArtModel
         fields = [
-            "id", "slug", "name", "family", "family_label", "description", "expects", "version",
-            "preview_url", "accepts",
+            "id", "slug", "name", "family", "family_label", "kind", "description", "expects", "version",
+            "resolution", "trained_on", "preview_url", "accepts",
         ]
+
+    def get_kind(self, obj) -> str:
+        return "generate" if obj.is_generator else "translate"
+
+    def get_resolution(self, obj) -> int | None:
+        return obj.resolution if obj.is_generator else None
+
+    def get_trained_on(self, obj) -> str | None:
+        if not obj.is_generator or obj.current_version is None:
+            return None
+        return obj.current_version.trained_on or None
 
     def get_preview_url(self, obj) -> str | None:
         if not obj.preview:

@@ -96,6 +96,22 @@ def render_model_preview(*, version, image=None):
     set_model_preview(art_model=version.art_model, jpeg_bytes=catalogue.render_preview(version=version, image=image))
 
 
+def give_generator_a_card(*, version):
+    """A generator's catalogue entry without a card picture gets `version`'s seed grid, so a
+    model trained here shows one when it is published (a training run's own sample grid is the
+    version's preview, not the card). Runs on the worker (it loads the network); a failure
+    leaves the entry without a picture and is logged, never fails what called it."""
+    art_model = version.art_model
+    if not art_model.is_generator or art_model.preview:
+        return False
+    try:
+        render_model_preview(version=version)
+    except Exception:
+        log.warning("could not render the seed-grid preview of %s", version, exc_info=True)
+        return False
+    return True
+
+
 def set_version_device_class(*, version, device_class):
     """Which workers convert with `version` from now on: "cpu", "gpu", or "" for its family's
     default. Jobs already queued keep the queue they were sent to."""

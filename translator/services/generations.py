@@ -22,6 +22,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from mlcore.stylegan2.layers import empty_ranges
+
 from .. import routing
 from ..models import GENERATOR_FAMILIES, Conversion, Generation, ModelVersion
 from . import delivery
@@ -30,6 +32,8 @@ from .errors import ServiceError
 log = logging.getLogger(__name__)
 
 Status = Generation.Status
+# A worker holds the row in these states (a cancel asked for it does not take it from the worker).
+ACTIVE = (Status.RUNNING, Status.CANCELLING)
 # NVlabs generate.py seeds numpy.random.RandomState, which takes 0 to 2**32 - 1.
 MAX_SEED = 2**32 - 1
 SURPRISE_COUNT = 8
@@ -111,6 +115,29 @@ def check_layers(value):
     if value not in Generation.Layers.values:
         raise _invalid("layers", f"Layers are one of {', '.join(Generation.Layers.values)}, not “{value}”.")
     return value
+
+
+def missing_layers(*, version):
+    """The style ranges `version`'s generator has no layers in (["fine"] for a 32 px model),
+    from the resolution its checkpoint recorded (no torch here); [] when none is recorded."""
+    resolution = version.resolution
+    try:
+        return empty_ranges(int(resolution)) if resolution else []
+    except (TypeError, ValueError):
+        log.warning("version %s records an odd resolution %r", version.pk, resolution)
+        return []
+
+
+def check_layers_exist(layers, *, version):
+    """ValidationError (field "layers") when `version`'s generator has no layers in that range,
+    so a mix never comes out a plain copy of source A. A version that recorded no resolution is
+    not checked."""
+    empty = missing_layers(version=version)
+    if layers in empty:
+        resolution = version.resolution
+        others = [name for name in Generation.Layers.values if name not in empty]
+        raise _invalid("layers", f"This {resolution} px model has no {layers} layers: choose {' or '.join(others)}.",
+                       "empty_range")
 
 
 def generator_version(art_model):
@@ -222,6 +249,7 @@ def create_mix(*, owner, art_model, source_a, source_b, layers, truncation=None,
         )
     version_id = versions.pop() if versions else art_model.current_version_id
     version = ModelVersion.objects.select_related("art_model").get(pk=version_id)
+    check_layers_exist(layers, version=version)
     base = a.generation
     if truncation is None:
         truncation = base.truncation if base else 0.7
@@ -249,6 +277,20 @@ def save_generation(*, generation):
         generation.refresh_from_db(fields=["status"])
         raise ServiceError(f"Only a finished image can be saved; this one is {generation.get_status_display().lower()}.")
     generation.saved = True
+    return generation
+
+
+def cancel_generation(*, generation):
+    """Cancel as conversions are cancelled: a queued image at once; a running one is asked to
+    stop (its worker stores nothing and marks it cancelled). ServiceError once it is finished."""
+    now = timezone.now()
+    if Generation.objects.filter(pk=generation.pk, status=Status.QUEUED).update(status=Status.CANCELLED, finished_at=now):
+        pass
+    elif not Generation.objects.filter(pk=generation.pk, status=Status.RUNNING).update(status=Status.CANCELLING):
+        generation.refresh_from_db(fields=["status"])
+        if generation.status != Status.CANCELLING:
+            raise ServiceError(f"This image is already finished ({generation.get_status_display().lower()}), so there is nothing to cancel.")
+    generation.refresh_from_db()
     return generation
 
 
@@ -287,7 +329,7 @@ def claim_generation(*, generation_id, worker="", worker_device=""):
 
 
 def renew_generation_lease(*, claim):
-    return delivery.renew(Generation, claim, Status.RUNNING, lease_seconds=settings.RESTYLE_JOB_LEASE_SECONDS)
+    return delivery.renew(Generation, claim, *ACTIVE, lease_seconds=settings.RESTYLE_JOB_LEASE_SECONDS)
 
 
 def _path_for(generation, filename):
@@ -296,10 +338,13 @@ def _path_for(generation, filename):
 
 def finish_generation(*, claim, png_bytes, thumbnail_bytes, latent_bytes, side, load_seconds, run_seconds):
     """Store a running generation's image, thumbnail and latent. A row deleted or taken from this
-    worker meanwhile keeps nothing of this attempt (the files are removed again). Returns the
-    row, or None when the result was dropped."""
-    generation = Generation.objects.filter(pk=claim.pk).first()
+    worker meanwhile keeps nothing of this attempt (the files are removed again); one whose
+    cancel was asked is marked cancelled, with nothing stored. Making an image takes a moment,
+    so the worker checks for a cancel only here, before storing. Returns the row, or None when
+    the result was dropped."""
+    generation = delivery.fenced(Generation, claim, Status.RUNNING).first()
     if generation is None:
+        mark_generation_cancelled(claim=claim)
         return None
     storage = generation.image.storage
     names = [
@@ -313,13 +358,22 @@ def finish_generation(*, claim, png_bytes, thumbnail_bytes, latent_bytes, side, 
     )
     if not done:
         _delete_files([(storage, name) for name in names])
+        mark_generation_cancelled(claim=claim)
         return None
     generation.refresh_from_db()
     return generation
 
 
+def mark_generation_cancelled(*, claim):
+    """The worker dropped an image whose cancel was asked for (a no-op for a row deleted or
+    taken from this worker)."""
+    delivery.fenced(Generation, claim, Status.CANCELLING).update(
+        status=Status.CANCELLED, finished_at=timezone.now(), lease_expires_at=None
+    )
+
+
 def fail_generation(*, claim, reason):
-    delivery.fenced(Generation, claim, Status.RUNNING).update(
+    delivery.fenced(Generation, claim, *ACTIVE).update(
         status=Status.FAILED, error=reason[:2000], finished_at=timezone.now(), lease_expires_at=None
     )
 
@@ -332,11 +386,13 @@ def sweep_generations(*, now=None):
     failed after the last attempt; queued too long: failed; a lost message: resent), and remove
     unsaved images older than RESTYLE_UNSAVED_GENERATIONS_HOURS with their files."""
     now = now or timezone.now()
-    counts = {"requeued": 0, "failed": 0, "expired": 0, "resent": 0, "removed": 0}
-    expired = Generation.objects.filter(status=Status.RUNNING, lease_expires_at__lt=now)
-    for pk, token, attempts in expired.values_list("pk", "claim_token", "attempts"):
-        row = Generation.objects.filter(pk=pk, claim_token=token, status=Status.RUNNING, lease_expires_at__lt=now)
-        if attempts >= settings.RESTYLE_JOB_MAX_ATTEMPTS:
+    counts = {"requeued": 0, "failed": 0, "cancelled": 0, "expired": 0, "resent": 0, "removed": 0}
+    expired = Generation.objects.filter(status__in=ACTIVE, lease_expires_at__lt=now)
+    for pk, token, attempts, status in expired.values_list("pk", "claim_token", "attempts", "status"):
+        row = Generation.objects.filter(pk=pk, claim_token=token, status=status, lease_expires_at__lt=now)
+        if status == Status.CANCELLING:  # its worker is gone, and the user wanted it stopped anyway
+            counts["cancelled"] += row.update(status=Status.CANCELLED, finished_at=now, lease_expires_at=None)
+        elif attempts >= settings.RESTYLE_JOB_MAX_ATTEMPTS:
             counts["failed"] += row.update(
                 status=Status.FAILED, finished_at=now, lease_expires_at=None,
                 error=f"The worker making this image stopped {attempts} times before it was done, so it was given up.",

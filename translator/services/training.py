@@ -201,6 +201,7 @@ def finish_run(*, claim, result):
                 if field:
                     field.storage.delete(field.name)
             return None
+    catalogue.give_generator_a_card(version=version)  # the worker is where a network can be run
     return version
 
 
