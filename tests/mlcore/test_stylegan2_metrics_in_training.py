@@ -18,12 +18,12 @@ import urllib.error
 
 import pytest
 import torch
+from test_stylegan2_training import settings, write_images
 
 from mlcore import engine
 from mlcore.engine import read_metrics
 from mlcore.stylegan2 import StyleGAN2TrainConfig
 from mlcore.stylegan2.trainer import NO_FID_LABEL
-from test_stylegan2_training import settings, write_images
 
 STEPS = 3
 
