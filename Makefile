@@ -12,11 +12,12 @@ VAR_DIR := $(or $(RESTYLE_VAR_DIR),var)
 # A runtime-only virtualenv (requirements.txt alone) for the fresh-machine check.
 SMOKE_VENV ?= .venv-smoke
 
-.PHONY: run test test-postgres smoke audit install install-dev system-packages browser test-brokers postgresql migrate demo clean help
+.PHONY: run test test-postgres smoke audit gpu-check install install-dev system-packages browser test-brokers postgresql migrate demo clean help
 
 help:
 	@echo "make run   - install everything and start web, Redis and the Celery workers"
 	@echo "make test  - install what the tests need and run them all (translator and e2e suites also on PostgreSQL), then the fresh-machine smoke check"
+	@echo "make gpu-check - on a CUDA machine with its own torch: the GPU tests and benchmarks, results under \$$OUT"
 	@echo "make audit - look the pinned requirements up in PyPI's vulnerability data (needs the network)"
 
 $(PY):
@@ -97,6 +98,11 @@ smoke: system-packages
 audit: $(VENV)/.installed-dev
 	$(VENV)/bin/pip-audit --strict --no-deps --disable-pip --progress-spinner off \
 		-r requirements.txt -r requirements-dev.txt
+
+# The GPU tests and benchmarks (site/gpu-check.sh), on a CUDA machine's own python3 and torch: no
+# virtualenv, no Django. Under 10 minutes; results under $OUT (else gpu-check-out). No CUDA: exits 0.
+gpu-check:
+	@site/gpu-check.sh
 
 clean:
 	rm -rf var staticfiles .pytest_cache

@@ -29,6 +29,12 @@ parameters without a gradient in some step names them in ``unused_parameters``.
 Everything else (loop, device moves, precision, logging, samples, checkpoints, resume) is the
 trainer's. ``labels`` lists warnings every artefact of the run must carry (a random loss
 network, say).
+
+Optional evaluation: a task whose ``evaluate_every`` is N > 0 has ``evaluate(step) -> dict``
+called by the trainer on rank 0 after every N-th step and after the last one, with the networks
+in eval mode, no gradients and no autocast; its numbers (e.g. ``fid``) join that step's metrics record, which
+is then written even when it is not a logging step. The default is 0 (never). ``evaluate`` must
+leave the global random state alone, or a resumed run would no longer match a straight one.
 """
 
 from __future__ import annotations
@@ -94,6 +100,15 @@ class TrainingTask:
     @property
     def labels(self) -> tuple[str, ...]:
         return ()
+
+    @property
+    def evaluate_every(self) -> int:
+        """Call ``evaluate`` every this many steps (and at the end); 0: never."""
+        return 0
+
+    def evaluate(self, step: int) -> dict[str, float]:
+        """Evaluation numbers for ``step`` (see the module docstring); none by default."""
+        return {}
 
     def probe_batch(self) -> Any:
         raise NotImplementedError

@@ -10,7 +10,8 @@
 
 The trainer owns the loop: device and precision, data loading (mlcore.data, resumable),
 ``should_stop()`` polled before every step, metrics to metrics.jsonl every ``log_every`` steps,
-a sample grid every ``sample_every`` steps, an atomic training checkpoint every
+a sample grid every ``sample_every`` steps, the task's own evaluation (``evaluate``, e.g. FID)
+every ``task.evaluate_every`` steps on rank 0, an atomic training checkpoint every
 ``checkpoint_every`` steps (and when stopped), and at the end the exported
 ``model.safetensors``. ``on_progress(Progress)`` is called on every step that logs, samples or
 checkpoints, and once more when the run stops or completes; both callbacks run in the training
@@ -401,7 +402,13 @@ class Trainer:
                 steps_here += 1
                 interval_steps += 1
 
-                logs = step % spec.log_every == 0 or step == spec.total_steps
+                every = task.evaluate_every
+                evaluates = main and every > 0 and (step % every == 0 or step == spec.total_steps)
+                if evaluates:
+                    evaluation_started = time.perf_counter()
+                    metrics = {**metrics, **self._evaluate(task, step)}
+                    interval_start += time.perf_counter() - evaluation_started  # speed: training only
+                logs = step % spec.log_every == 0 or step == spec.total_steps or evaluates
                 samples = spec.sample_every and step % spec.sample_every == 0
                 checkpoints = spec.checkpoint_every and step % spec.checkpoint_every == 0
                 if logs and main:
@@ -491,6 +498,18 @@ class Trainer:
             old.unlink(missing_ok=True)
         self._write_status("running", step=step)
         log.info("checkpoint %s", path)
+
+    def _evaluate(self, task: TrainingTask, step: int) -> dict[str, float]:
+        """``task.evaluate(step)`` in eval mode without gradients, checked as train_step's metrics.
+        Outside the run's autocast: a measure such as FID is taken in full precision."""
+        task.set_training(False)
+        try:
+            with torch.no_grad():
+                found = _check_metrics(task.evaluate(step), source="evaluate")
+        finally:
+            task.set_training(True)
+        log.info("step %d: %s", step, ", ".join(f"{k} {v:.6g}" for k, v in found.items()) or "no evaluation numbers")
+        return found
 
     def _write_sample(self, task: TrainingTask, probe: Any, precision: Precision, step: int) -> None:
         task.set_training(False)
@@ -635,10 +654,10 @@ def _to_device(batch: Any, device: torch.device) -> Any:
     return batch
 
 
-def _check_metrics(raw: Any) -> dict[str, float]:
+def _check_metrics(raw: Any, *, source: str = "train_step") -> dict[str, float]:
     if not isinstance(raw, Mapping):
-        raise TypeError(f"train_step must return a dict of floats; got {type(raw).__name__}")
+        raise TypeError(f"{source} must return a dict of floats; got {type(raw).__name__}")
     clash = _RESERVED & set(raw)
     if clash:
-        raise ValueError(f"train_step metrics may not be called {', '.join(sorted(clash))}")
+        raise ValueError(f"{source} metrics may not be called {', '.join(sorted(clash))}")
     return {str(k): float(v) for k, v in raw.items()}

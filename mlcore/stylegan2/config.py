@@ -89,7 +89,8 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 class StyleGAN2TrainConfig(Config):
     """Training a StyleGAN2 generator against its residual discriminator (NVlabs'
     training_loop and StyleGAN2Loss settings; the image folder is an input of the run).
-    Defaults are NVlabs' paper256."""
+    Defaults are NVlabs' paper256, except FID/KID, which are off unless asked for (the paper
+    presets and ``auto`` ask for them every 200 kimg)."""
 
     arch: StyleGAN2Config = setting(StyleGAN2Config(), "architecture of the networks being trained")
     steps: int = setting(390_625, "training iterations (paper256: 25000 kimg at batch 64)", ge=1)
@@ -123,6 +124,13 @@ class StyleGAN2TrainConfig(Config):
     grid_seeds: int = setting(
         8, "the sample grid shows the EMA generator's images of seeds 0 .. this - 1 (z as NVlabs generate.py)",
         ge=1, le=64)
+    metrics_every: int = setting(
+        0, "compute FID and KID of the EMA generator every this many steps and at the end (0: off); "
+        "needs the FID Inception weights (RESTYLE_INCEPTION_WEIGHTS), else the run is labelled and has no number",
+        ge=0)
+    metrics_images: int = setting(
+        50_000, "generated images for FID/KID, against as many reals as the folder has up to this "
+        "(50000 with every real: NVlabs fid50k_full, the published figures)", ge=2)
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         # Seconds on a CPU: for tests and demos only (R1 gamma by the auto formula 0.0002 res^2 / batch).
@@ -131,12 +139,16 @@ class StyleGAN2TrainConfig(Config):
         "tiny64": {"arch": StyleGAN2Config.PRESETS["tiny64"], "steps": 20, "batch_size": 4,
                    "mbstd_group_size": 2, "r1_gamma": 0.2048, "ema_kimg": 0.01, "ema_rampup": 0.05},
         # NVlabs train.py cfg_specs (25000 kimg each).
+        # FID/KID every 200 kimg (NVlabs' snapshot interval: snap 50 ticks of 4 kimg), fid50k_full.
         "paper256": {"arch": StyleGAN2Config.PRESETS["paper256"], "steps": 390_625, "batch_size": 64,
-                     "mbstd_group_size": 8, "lr": 0.0025, "r1_gamma": 1.0, "ema_kimg": 20.0},
+                     "mbstd_group_size": 8, "lr": 0.0025, "r1_gamma": 1.0, "ema_kimg": 20.0,
+                     "metrics_every": 3125},
         "paper512": {"arch": StyleGAN2Config.PRESETS["paper512"], "steps": 390_625, "batch_size": 64,
-                     "mbstd_group_size": 8, "lr": 0.0025, "r1_gamma": 0.5, "ema_kimg": 20.0},
+                     "mbstd_group_size": 8, "lr": 0.0025, "r1_gamma": 0.5, "ema_kimg": 20.0,
+                     "metrics_every": 3125},
         "paper1024": {"arch": StyleGAN2Config.PRESETS["paper1024"], "steps": 781_250, "batch_size": 32,
-                      "mbstd_group_size": 4, "lr": 0.002, "r1_gamma": 2.0, "ema_kimg": 10.0},
+                      "mbstd_group_size": 4, "lr": 0.002, "r1_gamma": 2.0, "ema_kimg": 10.0,
+                      "metrics_every": 6250},
     }
 
     @model_validator(mode="after")
@@ -159,6 +171,7 @@ class StyleGAN2TrainConfig(Config):
             "arch": found.arch.to_dict(), "steps": round(25_000_000 / numbers["mb"]),
             "batch_size": numbers["mb"], "mbstd_group_size": numbers["mbstd"], "lr": numbers["lrate"],
             "r1_gamma": numbers["gamma"], "ema_kimg": numbers["ema"], "ema_rampup": numbers["ramp"],
+            "metrics_every": round(200_000 / numbers["mb"]),  # every 200 kimg, as the paper presets
         }
         return cls.from_dict(values).override(overrides)
 

@@ -35,6 +35,14 @@ G's weights is inside one wrapped forward; the penalties' double backward then r
 wrappers as NVlabs' does. ``pl_mean`` is each process's own (as NVlabs'); the ADA sums are
 summed over the processes before p moves.
 
+FID and KID (``metrics_every`` > 0): the engine's ``evaluate`` hook, on rank 0, compares
+``metrics_images`` images of G_ema (seeds 0, 1, ... as ``generate``, truncation 1, constant
+noise, so the figure is reproducible and the global random state untouched) with the folder's
+first ``metrics_images`` images (unflipped), on the FID Inception (mlcore.metrics). The numbers
+are ``fid`` and ``kid`` in that step's metrics record. Without the Inception weights (offline,
+no ``RESTYLE_INCEPTION_WEIGHTS``) the run logs one warning when it starts, carries the label
+``NO_FID_LABEL`` and records no number.
+
 The run's one input is ``data``: a folder of images (mlcore.stylegan2.data).
 """
 
@@ -50,6 +58,7 @@ import torch.distributed as dist
 from torch import nn
 
 from mlcore.engine import ExportedModel, TrainingTask
+from mlcore.metrics import MetricUnavailable, compute_fid_kid, load_inception
 from mlcore.stylegan2 import losses
 from mlcore.stylegan2.augment import AdaController, AugmentPipe, make_pipe
 from mlcore.stylegan2.config import StyleGAN2TrainConfig
@@ -57,9 +66,12 @@ from mlcore.stylegan2.data import ADA_BELOW, ImageFolderDataset
 from mlcore.stylegan2.generate import z_from_seed
 from mlcore.stylegan2.networks import Generator, build, build_discriminator
 
-__all__ = ["Task", "GeneratorPass", "TrainingState", "grid_latents", "augmentation_on"]
+__all__ = ["NO_FID_LABEL", "Task", "GeneratorPass", "TrainingState", "grid_latents", "augmentation_on"]
 
 log = logging.getLogger(__name__)
+
+NO_FID_LABEL = "FID/KID not computed: no Inception weights (RESTYLE_INCEPTION_WEIGHTS)"
+METRICS_BATCH = 32  # images per Inception pass while measuring FID/KID
 
 
 def grid_latents(count: int, z_dim: int) -> torch.Tensor:
@@ -136,6 +148,17 @@ class Task(TrainingTask):
         }
         self.controller = AdaController(batch_size=config.batch_size, target=config.ada_target,
                                         interval=config.ada_interval, kimg=config.ada_kimg)
+        self.inception = self._load_inception() if config.metrics_every > 0 and _is_main_process() else None
+
+    def _load_inception(self):
+        """The FID Inception, or None with one warning when its weights cannot be had."""
+        try:
+            with self._own_random_state():  # building it draws initial weights: not from the run's RNG
+                return load_inception(device=self.device)
+        except MetricUnavailable as exc:
+            log.warning("FID/KID will not be computed in this run (metrics_every %d): %s",
+                        self.config.metrics_every, exc)
+            return None
 
     def _adam(self, net: nn.Module, interval: int | None) -> torch.optim.Adam:
         lr, betas = losses.lazy_adam(self.config.lr, tuple(self.config.betas), interval)
@@ -156,6 +179,37 @@ class Task(TrainingTask):
     def set_training(self, training: bool) -> None:
         super().set_training(training)
         self.G_ema.eval()  # only ever evaluated
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        missing = self.config.metrics_every > 0 and self.inception is None and _is_main_process()
+        return (NO_FID_LABEL,) if missing else ()
+
+    @property
+    def evaluate_every(self) -> int:
+        return self.config.metrics_every if self.inception is not None else 0
+
+    def evaluate(self, step: int) -> dict[str, float]:
+        """FID and KID of G_ema against the folder (see the module docstring)."""
+        z_dim = self.config.arch.z_dim
+
+        def fakes(first: int, n: int) -> torch.Tensor:
+            return self.sample(torch.cat([z_from_seed(seed, z_dim) for seed in range(first, first + n)]))
+
+        def reals():
+            for start in range(0, min(len(self._dataset), self.config.metrics_images), METRICS_BATCH):
+                stop = min(start + METRICS_BATCH, len(self._dataset))
+                pixels = torch.stack([self._dataset.pixels(i) for i in range(start, stop)])
+                yield pixels.float() / 255
+
+        with self._own_random_state():
+            result = compute_fid_kid(fakes, reals(), self.config.metrics_images, self.inception,
+                                     batch_size=METRICS_BATCH, seed=self.seed)
+        return {"fid": result.fid, "kid": result.kid}
+
+    def _own_random_state(self):
+        """Torch's global random state as it was, afterwards (a resumed run must match a straight one)."""
+        return torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else [])
 
     def probe_batch(self) -> torch.Tensor:
         return grid_latents(self.config.grid_seeds, self.config.arch.z_dim)
@@ -285,6 +339,11 @@ class Task(TrainingTask):
         state = {k: v.detach().to("cpu", torch.float32) if v.is_floating_point() else v.detach().cpu()
                  for k, v in self.G_ema.state_dict().items()}
         return ExportedModel(family="stylegan2", config=arch, state_dict=state, meta=meta)
+
+
+def _is_main_process() -> bool:
+    """Rank 0 (or the only process): the one that evaluates."""
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
 
 def _sum_over_processes(t: torch.Tensor) -> torch.Tensor:

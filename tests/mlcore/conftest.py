@@ -91,3 +91,21 @@ def pair_fixtures(data_dir: Path) -> Path:
 def horse2zebra(data_dir: Path) -> Path:
     """mmagic's horse2zebra fixtures: trainA/ trainB/ testA/ testB/."""
     return _require(data_dir / "unpaired" / "mmagic-horse2zebra-fixtures")
+
+
+@pytest.fixture(scope="session")
+def random_inception_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random state dict in the published FID Inception file's layout (torchvision's Inception
+    v3, 1008 classes, no aux head), saved under the published file's name: RANDOM weights, so
+    the features it gives exercise the code, never a real FID."""
+    import torch
+
+    torchvision = pytest.importorskip("torchvision")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = torchvision.models.inception_v3(weights=None, aux_logits=False, num_classes=1008, init_weights=False)
+    state = net.state_dict()
+    assert state["fc.weight"].shape == (1008, 2048) and not any(k.startswith("AuxLogits") for k in state)
+    path = tmp_path_factory.mktemp("weights") / "weights-inception-2015-12-05-6726825d.pth"
+    torch.save(state, path)
+    return path

@@ -202,21 +202,6 @@ def test_without_the_inception_weights_there_is_no_number():
 # --- the FID Inception loader -----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def random_inception_file(tmp_path_factory):
-    """A random state dict in the published file's layout (torchvision's Inception v3, 1008
-    classes, no aux head), saved as the published file's name."""
-    torchvision = pytest.importorskip("torchvision")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        net = torchvision.models.inception_v3(weights=None, aux_logits=False, num_classes=1008, init_weights=False)
-    state = net.state_dict()
-    assert state["fc.weight"].shape == (1008, 2048) and not any(k.startswith("AuxLogits") for k in state)
-    path = tmp_path_factory.mktemp("weights") / "weights-inception-2015-12-05-6726825d.pth"
-    torch.save(state, path)
-    return path
-
-
-@pytest.fixture(scope="module")
 def random_inception(random_inception_file):
     return load_inception(random_inception_file)
 
