@@ -22,8 +22,6 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from mlcore.stylegan2.layers import empty_ranges
-
 from .. import routing
 from ..models import GENERATOR_FAMILIES, Conversion, Generation, ModelVersion
 from . import delivery
@@ -120,9 +118,11 @@ def check_layers(value):
 def missing_layers(*, version):
     """The style ranges `version`'s generator has no layers in (["fine"] for a 32 px model),
     from the resolution its checkpoint recorded (no torch here); [] when none is recorded."""
+    from ..worker.families import empty_style_ranges  # mlcore, only when a mix is asked for
+
     resolution = version.resolution
     try:
-        return empty_ranges(int(resolution)) if resolution else []
+        return empty_style_ranges(int(resolution)) if resolution else []
     except (TypeError, ValueError):
         log.warning("version %s records an odd resolution %r", version.pk, resolution)
         return []
