@@ -17,6 +17,7 @@ def name_queues_by_device_class(apps, schema_editor):
     TrainingRun.objects.exclude(device_class="gpu").update(device_class="cpu")
     for device_class in ("cpu", "gpu"):
         TrainingRun.objects.filter(device_class=device_class).update(queue=f"training.{device_class}")
+    _check_foreign_keys_now(schema_editor)
 
 
 def name_queues_as_before(apps, schema_editor):
@@ -28,6 +29,16 @@ def name_queues_as_before(apps, schema_editor):
     Dataset.objects.filter(queue__startswith="slow.").update(queue="slow")
     TrainingRun.objects.update(queue="training")
     TrainingRun.objects.filter(device_class="gpu").update(device_class="cuda")
+    _check_foreign_keys_now(schema_editor)
+
+
+def _check_foreign_keys_now(schema_editor):
+    """PostgreSQL queues the deferred foreign-key checks of the rows updated above until the
+    transaction ends, and refuses to ALTER one of those tables later in this migration's
+    transaction while they wait ("pending trigger events"). SET CONSTRAINTS ... IMMEDIATE runs
+    them now, so the schema changes that follow can go ahead."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 class Migration(migrations.Migration):
