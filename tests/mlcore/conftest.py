@@ -1,5 +1,5 @@
 """Fixtures for the mlcore tests: real files from the shared data folder (``data_dir``, in
-tests/conftest.py) and an ml5.js checkpoint imported once."""
+tests/conftest.py), an ml5.js checkpoint imported once, and tiny StyleGAN2 generators."""
 
 from __future__ import annotations
 
@@ -109,3 +109,23 @@ def random_inception_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("weights") / "weights-inception-2015-12-05-6726825d.pth"
     torch.save(state, path)
     return path
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny networks gain nothing from a second thread, and on a busy machine its waits cost
+    many times the work (modules ask for it with ``pytest.mark.usefixtures``)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def G():
+    """StyleGAN2 tiny32 with random weights."""
+    from stylegan2_tiny import random_generator
+
+    return random_generator("tiny32")

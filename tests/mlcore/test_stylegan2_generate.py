@@ -31,21 +31,7 @@ from mlcore.stylegan2.generate import (
     z_from_seed,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks gain nothing from a second thread, and on a busy machine its waits cost
-    many times the work."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def G():
-    """tiny32 with random weights."""
-    return random_generator("tiny32")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
