@@ -1,6 +1,8 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from mlcore.checkpoint import save_model
 from mlcore.fast_style import FastStyleConfig
@@ -130,21 +132,15 @@ def gatys_conversion(settings, user, gatys_model, upload_file):
 @pytest.fixture(scope="session")
 def stylegan2_checkpoint(tmp_path_factory):
     """A real StyleGAN2 checkpoint (the tiny32 preset, 32 px) with RANDOM WEIGHTS: its images are
-    noise-like, but every step from the file to pixels and latents is the real one. Its meta
+    noise-like, but every step from the file to pixels and latents is the real one. Its w_avg is
+    tracked and its noise strengths are non-zero (tests/mlcore/stylegan2_tiny.py), and its meta
     names a training set, as a trained model's does."""
-    import torch
-
     from mlcore.stylegan2 import StyleGAN2Config
-    from mlcore.stylegan2.networks import build as build_generator
+    from tests.mlcore.stylegan2_tiny import random_generator
 
-    torch.manual_seed(0)
-    config = StyleGAN2Config.preset("tiny32")
-    generator = build_generator(config)
-    with torch.no_grad():  # a fresh network's w_avg is zero: track it from random z, as training would
-        for _ in range(100):
-            generator.mapping(torch.randn(64, generator.z_dim), None, update_emas=True)
     path = tmp_path_factory.mktemp("sg2") / "tiny32.safetensors"
-    save_model(path, family="stylegan2", config=config, state_dict=generator.state_dict(),
+    save_model(path, family="stylegan2", config=StyleGAN2Config.preset("tiny32"),
+               state_dict=random_generator("tiny32").state_dict(),
                meta={"name": "tiny32, random weights (tests only)", "dataset": "test paintings"})
     return path
 
@@ -167,3 +163,19 @@ def projection_settings(settings):
     settings.RESTYLE_PROJECTION_STEPS = 6
     settings.RESTYLE_PROJECTION_PROGRESS_EVERY = 2
     return settings
+
+
+@pytest.fixture
+def alice_api(user):
+    """An API client with alice's token."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def bob_api(other_user):
+    """An API client with bob's token."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=other_user).key}")
+    return client

@@ -1,5 +1,4 @@
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 
@@ -7,20 +6,6 @@ from rest_framework.test import APIClient
 def api():
     """An unauthenticated API client."""
     return APIClient()
-
-
-@pytest.fixture
-def alice_api(user):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
-@pytest.fixture
-def bob_api(other_user):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=other_user).key}")
-    return client
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from translator.models import Generation
 pytestmark = pytest.mark.django_db
 
 
-def test_the_list_shows_owner_version_kind_seed_truncation_status_and_saved(admin_client, user, sg2_model, run_all):
-    services.create_grid(owner=user, art_model=sg2_model, seeds="12345", truncation=0.35)
+def test_the_list_shows_owner_version_kind_seed_truncation_status_and_saved(admin_client, user, stylegan2_model, run_all):
+    services.create_grid(owner=user, art_model=stylegan2_model, seeds="12345", truncation=0.35)
     run_all()
     services.save_generation(generation=Generation.objects.get())
     page = admin_client.get(reverse("admin:translator_generation_changelist"))
@@ -18,14 +18,14 @@ def test_the_list_shows_owner_version_kind_seed_truncation_status_and_saved(admi
     assert page.status_code == 200
     for column in ("Owner", "Model version", "Kind", "Seed", "Truncation", "Status", "Saved", "Created at"):
         assert column in html, column
-    assert "alice" in html and "Tiny StyleGAN2 v1" in html and "12345" in html and "0.35" in html
+    assert "alice" in html and "Tiny GAN v1" in html and "12345" in html and "0.35" in html
     assert "From a seed" in html and "Done" in html
 
 
-def test_the_filters_narrow_the_list(admin_client, user, sg2_model, run_all):
-    services.create_grid(owner=user, art_model=sg2_model, seeds="777001")
+def test_the_filters_narrow_the_list(admin_client, user, stylegan2_model, run_all):
+    services.create_grid(owner=user, art_model=stylegan2_model, seeds="777001")
     run_all()
-    services.create_grid(owner=user, art_model=sg2_model, seeds="777002")  # still queued
+    services.create_grid(owner=user, art_model=stylegan2_model, seeds="777002")  # still queued
     url = reverse("admin:translator_generation_changelist")
     done = admin_client.get(url, {"status__exact": "succeeded"}).content.decode()
     assert "777001" in done and "777002" not in done
@@ -33,8 +33,8 @@ def test_the_filters_narrow_the_list(admin_client, user, sg2_model, run_all):
     assert "777002" in queued and "777001" not in queued
 
 
-def test_there_is_no_add_and_an_image_is_read_only(admin_client, user, sg2_model, run_all):
-    [row] = services.create_grid(owner=user, art_model=sg2_model, seeds="5")
+def test_there_is_no_add_and_an_image_is_read_only(admin_client, user, stylegan2_model, run_all):
+    [row] = services.create_grid(owner=user, art_model=stylegan2_model, seeds="5")
     assert admin_client.get(reverse("admin:translator_generation_add")).status_code == 403
     change = reverse("admin:translator_generation_change", args=[row.pk])
     assert admin_client.get(change).status_code == 200
@@ -43,9 +43,9 @@ def test_there_is_no_add_and_an_image_is_read_only(admin_client, user, sg2_model
     assert (row.seed, row.status, row.saved) == (5, Generation.Status.QUEUED, False)
 
 
-def test_deleting_in_the_admin_removes_the_files(admin_client, user, sg2_model, run_all, list_stored_files,
+def test_deleting_in_the_admin_removes_the_files(admin_client, user, stylegan2_model, run_all, list_stored_files,
                                                  django_capture_on_commit_callbacks):
-    [row] = services.create_grid(owner=user, art_model=sg2_model, seeds="8")
+    [row] = services.create_grid(owner=user, art_model=stylegan2_model, seeds="8")
     run_all()
     row.refresh_from_db()
     assert len(list_stored_files("generations")) == 3  # image, thumbnail, latent

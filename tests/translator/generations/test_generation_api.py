@@ -15,8 +15,8 @@ def post_grid(client, model, **body):
     return client.post("/api/v1/generations/", {"model": model.pk, **body}, format="json")
 
 
-def test_a_grid_is_accepted_made_saved_and_listed(alice_api, sg2_model, run_all):
-    response = post_grid(alice_api, sg2_model, seeds="0-3", truncation=0.5, noise_mode="const")
+def test_a_grid_is_accepted_made_saved_and_listed(alice_api, stylegan2_model, run_all):
+    response = post_grid(alice_api, stylegan2_model, seeds="0-3", truncation=0.5, noise_mode="const")
     assert response.status_code == 202, response.json()
     body = response.json()
     assert body["seeds"] == [0, 1, 2, 3]
@@ -48,8 +48,8 @@ def test_a_grid_is_accepted_made_saved_and_listed(alice_api, sg2_model, run_all)
         assert data["w"].shape == (1, 8, 64)
 
 
-def test_surprise_seeds_are_random_and_recorded(alice_api, sg2_model):
-    body = post_grid(alice_api, sg2_model, surprise=True, count=3).json()
+def test_surprise_seeds_are_random_and_recorded(alice_api, stylegan2_model):
+    body = post_grid(alice_api, stylegan2_model, surprise=True, count=3).json()
     assert len(body["seeds"]) == 3 and all(0 <= s < 2**32 for s in body["seeds"])
     assert sorted(Generation.objects.values_list("seed", flat=True)) == sorted(body["seeds"])
 
@@ -72,8 +72,8 @@ def test_surprise_seeds_are_random_and_recorded(alice_api, sg2_model):
         ({"surprise": True, "count": 40}, "count", "1 to 16"),
     ],
 )
-def test_bad_input_is_a_400_that_says_what_is_wrong(alice_api, sg2_model, body, field, words):
-    response = post_grid(alice_api, sg2_model, **body)
+def test_bad_input_is_a_400_that_says_what_is_wrong(alice_api, stylegan2_model, body, field, words):
+    response = post_grid(alice_api, stylegan2_model, **body)
     assert response.status_code == 400
     error = response.json()
     assert words in " ".join(error["fields"][field]) and words in error["message"]
@@ -86,8 +86,8 @@ def test_a_model_that_does_not_generate_is_refused_in_words(alice_api, art_model
     assert "Only StyleGAN2 models generate images" in response.json()["fields"]["model"][0]
 
 
-def test_another_users_images_are_404_for_every_verb(alice_api, bob_api, sg2_model, run_all):
-    body = post_grid(alice_api, sg2_model, seeds="1").json()
+def test_another_users_images_are_404_for_every_verb(alice_api, bob_api, stylegan2_model, run_all):
+    body = post_grid(alice_api, stylegan2_model, seeds="1").json()
     run_all()
     gid = body["generations"][0]["id"]
     for url in (f"/api/v1/generations/{gid}/", f"/api/v1/generations/{gid}/image/", f"/api/v1/generations/{gid}/latent/",
@@ -102,8 +102,8 @@ def test_another_users_images_are_404_for_every_verb(alice_api, bob_api, sg2_mod
     assert Generation.objects.count() == 1 and not Generation.objects.get().saved
 
 
-def test_a_mix_through_the_api_and_its_refusals(alice_api, sg2_model, run_all, tiny_checkpoint):
-    ids = [g["id"] for g in post_grid(alice_api, sg2_model, seeds="1,2").json()["generations"]]
+def test_a_mix_through_the_api_and_its_refusals(alice_api, stylegan2_model, run_all, tiny_checkpoint):
+    ids = [g["id"] for g in post_grid(alice_api, stylegan2_model, seeds="1,2").json()["generations"]]
     run_all()
     response = alice_api.post("/api/v1/generations/mix/", {"source_a": {"generation": ids[0]},
                                                            "source_b": {"generation": ids[1]}, "layers": "middle"},
@@ -116,21 +116,21 @@ def test_a_mix_through_the_api_and_its_refusals(alice_api, sg2_model, run_all, t
     def mix(**body):
         return alice_api.post("/api/v1/generations/mix/", body, format="json")
 
-    assert "coarse, middle, fine" in mix(source_a={"seed": 1}, source_b={"seed": 2}, layers="all", model=sg2_model.pk).json()["message"]
+    assert "coarse, middle, fine" in mix(source_a={"seed": 1}, source_b={"seed": 2}, layers="all", model=stylegan2_model.pk).json()["message"]
     assert "both sources are seeds" in mix(source_a={"seed": 1}, source_b={"seed": 2}, layers="fine").json()["message"]
     assert "exactly one of" in mix(source_a={"seed": 1, "generation": ids[0]}, source_b={"seed": 2}, layers="fine").json()["message"]
 
     # A newer version of the model: its images do not mix with the old version's.
     from translator import services
 
-    services.add_model_version(art_model=sg2_model, checkpoint_path=sg2_model.current_version.checkpoint.path, source="v2")
-    newer = post_grid(alice_api, sg2_model, seeds="3").json()["generations"][0]["id"]
+    services.add_model_version(art_model=stylegan2_model, checkpoint_path=stylegan2_model.current_version.checkpoint.path, source="v2")
+    newer = post_grid(alice_api, stylegan2_model, seeds="3").json()["generations"][0]["id"]
     run_all()
     refused = mix(source_a={"generation": ids[0]}, source_b={"generation": newer}, layers="coarse")
     assert refused.status_code == 400 and "different versions" in refused.json()["message"]
 
 
-def test_saving_an_unfinished_image_is_a_409(alice_api, sg2_model):
-    gid = post_grid(alice_api, sg2_model, seeds="1").json()["generations"][0]["id"]
+def test_saving_an_unfinished_image_is_a_409(alice_api, stylegan2_model):
+    gid = post_grid(alice_api, stylegan2_model, seeds="1").json()["generations"][0]["id"]
     response = alice_api.post(f"/api/v1/generations/{gid}/save/")
     assert response.status_code == 409 and "Only a finished image" in response.json()["message"]

@@ -21,8 +21,8 @@ def grid(client, model, seeds="1"):
     return response.json()["generations"]
 
 
-def test_a_queued_image_is_cancelled_at_once_and_no_worker_makes_it(alice_api, sg2_model, list_stored_files):
-    [row] = grid(alice_api, sg2_model)
+def test_a_queued_image_is_cancelled_at_once_and_no_worker_makes_it(alice_api, stylegan2_model, list_stored_files):
+    [row] = grid(alice_api, stylegan2_model)
     response = alice_api.post(f"/api/v1/generations/{row['id']}/cancel/")
     assert response.status_code == 202
     assert response.json()["status"] == "cancelled"
@@ -32,9 +32,9 @@ def test_a_queued_image_is_cancelled_at_once_and_no_worker_makes_it(alice_api, s
     assert item.attempts == 0 and not item.image and list_stored_files("generations") == []
 
 
-def test_a_running_image_is_cancelled_when_its_worker_comes_to_store_it(alice_api, sg2_model, monkeypatch,
+def test_a_running_image_is_cancelled_when_its_worker_comes_to_store_it(alice_api, stylegan2_model, monkeypatch,
                                                                      list_stored_files):
-    [row] = grid(alice_api, sg2_model)
+    [row] = grid(alice_api, stylegan2_model)
     seen = {}
     real_make = worker_generation.make
 
@@ -53,8 +53,8 @@ def test_a_running_image_is_cancelled_when_its_worker_comes_to_store_it(alice_ap
     assert list_stored_files("generations") == []  # nothing of the attempt was kept
 
 
-def test_a_finished_image_cannot_be_cancelled_and_the_409_says_why(alice_api, sg2_model, run_all):
-    [row] = grid(alice_api, sg2_model)
+def test_a_finished_image_cannot_be_cancelled_and_the_409_says_why(alice_api, stylegan2_model, run_all):
+    [row] = grid(alice_api, stylegan2_model)
     run_all()
     response = alice_api.post(f"/api/v1/generations/{row['id']}/cancel/")
     assert response.status_code == 409
@@ -62,21 +62,21 @@ def test_a_finished_image_cannot_be_cancelled_and_the_409_says_why(alice_api, sg
     assert Generation.objects.get(pk=row["id"]).status == Generation.Status.SUCCEEDED
 
 
-def test_cancelling_twice_while_it_runs_is_not_an_error(user, sg2_model):
-    [row] = services.create_grid(owner=user, art_model=sg2_model, seeds="2")
+def test_cancelling_twice_while_it_runs_is_not_an_error(user, stylegan2_model):
+    [row] = services.create_grid(owner=user, art_model=stylegan2_model, seeds="2")
     services.claim_generation(generation_id=row.pk)
     assert services.cancel_generation(generation=row).status == Generation.Status.CANCELLING
     assert services.cancel_generation(generation=row).status == Generation.Status.CANCELLING
 
 
-def test_another_users_image_cannot_be_cancelled(alice_api, bob_api, sg2_model):
-    [row] = grid(alice_api, sg2_model)
+def test_another_users_image_cannot_be_cancelled(alice_api, bob_api, stylegan2_model):
+    [row] = grid(alice_api, stylegan2_model)
     assert bob_api.post(f"/api/v1/generations/{row['id']}/cancel/").status_code == 404
     assert Generation.objects.get(pk=row["id"]).status == Generation.Status.QUEUED
 
 
-def test_a_cancel_whose_worker_went_silent_ends_cancelled_by_the_sweeper(user, sg2_model):
-    [row] = services.create_grid(owner=user, art_model=sg2_model, seeds="3")
+def test_a_cancel_whose_worker_went_silent_ends_cancelled_by_the_sweeper(user, stylegan2_model):
+    [row] = services.create_grid(owner=user, art_model=stylegan2_model, seeds="3")
     services.claim_generation(generation_id=row.pk)
     services.cancel_generation(generation=row)
     Generation.objects.filter(pk=row.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
@@ -84,8 +84,8 @@ def test_a_cancel_whose_worker_went_silent_ends_cancelled_by_the_sweeper(user, s
     assert Generation.objects.get(pk=row.pk).status == Generation.Status.CANCELLED
 
 
-def test_the_grid_tile_and_the_image_page_offer_cancel_while_it_waits(alice, sg2_model):
-    alice.post("/generate/", {"art_model": sg2_model.pk, "seeds": "4,5", "truncation": "0.7", "noise_mode": "const"})
+def test_the_grid_tile_and_the_image_page_offer_cancel_while_it_waits(alice, stylegan2_model):
+    alice.post("/generate/", {"art_model": stylegan2_model.pk, "seeds": "4,5", "truncation": "0.7", "noise_mode": "const"})
     first, second = Generation.objects.order_by("seed")
     grid_url = f"/generate/{first.batch}/"
     html = alice.get(grid_url).content.decode()

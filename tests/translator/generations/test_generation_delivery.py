@@ -24,8 +24,8 @@ def expire_lease(row):
 
 
 @pytest.fixture
-def row(user, sg2_model):
-    return services.create_grid(owner=user, art_model=sg2_model, seeds="5")[0]
+def row(user, stylegan2_model):
+    return services.create_grid(owner=user, art_model=stylegan2_model, seeds="5")[0]
 
 
 def test_a_generation_is_claimed_once_with_a_lease(row):
@@ -85,10 +85,10 @@ def test_a_generation_no_worker_takes_fails_after_the_queue_timeout(row, setting
 
 
 def test_the_sweeper_removes_old_unsaved_images_and_their_files_never_saved_ones(
-    user, sg2_model, settings, list_stored_files, django_capture_on_commit_callbacks
+    user, stylegan2_model, settings, list_stored_files, django_capture_on_commit_callbacks
 ):
     settings.RESTYLE_UNSAVED_GENERATIONS_HOURS = 24
-    old_unsaved, old_saved, new_unsaved = services.create_grid(owner=user, art_model=sg2_model, seeds="1,2,3")
+    old_unsaved, old_saved, new_unsaved = services.create_grid(owner=user, art_model=stylegan2_model, seeds="1,2,3")
     for r in (old_unsaved, old_saved, new_unsaved):
         finish(services.claim_generation(generation_id=r.pk))
     services.save_generation(generation=old_saved)

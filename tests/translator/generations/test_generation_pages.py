@@ -17,21 +17,21 @@ pytestmark = pytest.mark.django_db
 def test_the_nav_offers_generate_only_when_a_stylegan2_model_is_available(alice, art_model, request):
     assert "Generate</a>" not in alice.get("/gallery/").content.decode()  # a photo model only
     assert "No image-generating models" in alice.get("/generate/").content.decode()
-    sg2_model = request.getfixturevalue("sg2_model")
+    stylegan2_model = request.getfixturevalue("stylegan2_model")
     assert "Generate</a>" in alice.get("/gallery/").content.decode()
-    sg2_model.is_active = False
-    sg2_model.save()
+    stylegan2_model.is_active = False
+    stylegan2_model.save()
     assert "Generate</a>" not in alice.get("/gallery/").content.decode()
 
 
-def test_generate_page_submits_a_grid_that_fills_in_and_saves_one(alice, sg2_model, run_all):
+def test_generate_page_submits_a_grid_that_fills_in_and_saves_one(alice, stylegan2_model, run_all):
     page = alice.get("/generate/")
     html = page.content.decode()
     assert page.status_code == 200 and "Generate</a>" in html
     assert 'type="range" name="truncation"' in html and 'step="0.05"' in html and 'value="0.7"' in html
-    assert "Surprise me" in html and "Tiny StyleGAN2" in html
+    assert "Surprise me" in html and "Tiny GAN" in html
 
-    response = alice.post("/generate/", {"art_model": sg2_model.pk, "seeds": "1,5,9", "truncation": "0.65",
+    response = alice.post("/generate/", {"art_model": stylegan2_model.pk, "seeds": "1,5,9", "truncation": "0.65",
                                          "noise_mode": "const"})
     assert response.status_code == 302
     rows = list(Generation.objects.order_by("created_at"))
@@ -52,8 +52,8 @@ def test_generate_page_submits_a_grid_that_fills_in_and_saves_one(alice, sg2_mod
     assert "Generated" in gallery and "seed 5" in gallery and "seed 1" not in gallery
 
 
-def test_the_surprise_button_makes_random_seeds(alice, sg2_model):
-    response = alice.post("/generate/", {"art_model": sg2_model.pk, "seeds": "", "truncation": "0.7",
+def test_the_surprise_button_makes_random_seeds(alice, stylegan2_model):
+    response = alice.post("/generate/", {"art_model": stylegan2_model.pk, "seeds": "", "truncation": "0.7",
                                          "noise_mode": "const", "surprise": "1"})
     assert response.status_code == 302 and Generation.objects.count() == 8
 
@@ -63,15 +63,15 @@ def test_the_surprise_button_makes_random_seeds(alice, sg2_model):
     ("a,b", "0.7", "is not a seed"),
     ("1", "2", "out of range"),
 ])
-def test_bad_input_is_shown_on_the_page_and_nothing_is_queued(alice, sg2_model, seeds, truncation, words):
-    response = alice.post("/generate/", {"art_model": sg2_model.pk, "seeds": seeds, "truncation": truncation,
+def test_bad_input_is_shown_on_the_page_and_nothing_is_queued(alice, stylegan2_model, seeds, truncation, words):
+    response = alice.post("/generate/", {"art_model": stylegan2_model.pk, "seeds": seeds, "truncation": truncation,
                                          "noise_mode": "const"})
     assert response.status_code == 400 and words in response.content.decode()
     assert not Generation.objects.exists()
 
 
-def test_a_generated_image_page_shows_its_settings_and_the_same_pixels_each_time(alice, user, sg2_model, run_all):
-    [row] = services.create_grid(owner=user, art_model=sg2_model, seeds="42", truncation=0.5, noise_mode="none")
+def test_a_generated_image_page_shows_its_settings_and_the_same_pixels_each_time(alice, user, stylegan2_model, run_all):
+    [row] = services.create_grid(owner=user, art_model=stylegan2_model, seeds="42", truncation=0.5, noise_mode="none")
     run_all()
     html = alice.get(f"/generated/{row.id}/").content.decode()
     assert "seed 42" in html and "0.50" in html and "No noise" in html and "version 1" in html
@@ -85,8 +85,8 @@ def test_a_generated_image_page_shows_its_settings_and_the_same_pixels_each_time
     assert np.array_equal(fetch(), fetch())
 
 
-def test_another_users_image_is_a_404_on_every_page_and_file(client, other_user, user, sg2_model, run_all):
-    [row] = services.create_grid(owner=user, art_model=sg2_model, seeds="3")
+def test_another_users_image_is_a_404_on_every_page_and_file(client, other_user, user, stylegan2_model, run_all):
+    [row] = services.create_grid(owner=user, art_model=stylegan2_model, seeds="3")
     run_all()
     client.force_login(other_user)
     for url in (f"/generated/{row.id}/", f"/generated/{row.id}/image", f"/generated/{row.id}/latent",
@@ -112,12 +112,12 @@ def projected_photo(owner, art_model, ws):
     return conversion
 
 
-def test_mixing_a_generated_image_with_a_projected_photo_from_its_page(alice, user, sg2_model, sg2_checkpoint, run_all):
-    [row] = services.create_grid(owner=user, art_model=sg2_model, seeds="8")
+def test_mixing_a_generated_image_with_a_projected_photo_from_its_page(alice, user, stylegan2_model, stylegan2_checkpoint, run_all):
+    [row] = services.create_grid(owner=user, art_model=stylegan2_model, seeds="8")
     run_all()
-    G = sg.load_generator(sg2_checkpoint)
+    G = sg.load_generator(stylegan2_checkpoint)
     photo_ws = sg.ws_from_seeds(G, [1234], truncation_psi=0.3)  # stands for a projection's result
-    photo = projected_photo(user, sg2_model, photo_ws)
+    photo = projected_photo(user, stylegan2_model, photo_ws)
 
     page = alice.get(f"/generated/{row.id}/").content.decode()
     assert f'value="conversion:{photo.id}"' in page and "me.jpg" in page
@@ -134,8 +134,8 @@ def test_mixing_a_generated_image_with_a_projected_photo_from_its_page(alice, us
     assert "projected photo “me.jpg”" in alice.get(f"/generated/{mixed.id}/").content.decode()
 
 
-def test_a_mix_without_a_seed_says_so(alice, user, sg2_model, run_all):
-    [row] = services.create_grid(owner=user, art_model=sg2_model, seeds="8")
+def test_a_mix_without_a_seed_says_so(alice, user, stylegan2_model, run_all):
+    [row] = services.create_grid(owner=user, art_model=stylegan2_model, seeds="8")
     run_all()
     response = alice.post(f"/generated/{row.id}/mix", {"source": "seed", "seed": "", "layers": "fine"})
     assert response.status_code == 400 and "Type a seed" in response.content.decode()
@@ -143,9 +143,9 @@ def test_a_mix_without_a_seed_says_so(alice, user, sg2_model, run_all):
 
 
 def test_deleting_a_generated_image_removes_it_and_its_files(
-    alice, user, sg2_model, run_all, list_stored_files, django_capture_on_commit_callbacks
+    alice, user, stylegan2_model, run_all, list_stored_files, django_capture_on_commit_callbacks
 ):
-    [row] = services.create_grid(owner=user, art_model=sg2_model, seeds="8")
+    [row] = services.create_grid(owner=user, art_model=stylegan2_model, seeds="8")
     run_all()
     assert len(list_stored_files("generations")) == 3
     with django_capture_on_commit_callbacks(execute=True):

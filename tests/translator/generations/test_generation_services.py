@@ -31,35 +31,35 @@ def test_more_seeds_than_the_limit_are_refused_with_the_limit(settings):
     assert parse_seeds("0-3") == [0, 1, 2, 3]
 
 
-def test_the_grid_keeps_the_seed_order_and_one_batch(user, sg2_model):
-    rows = services.create_grid(owner=user, art_model=sg2_model, seeds="9,2,5")
+def test_the_grid_keeps_the_seed_order_and_one_batch(user, stylegan2_model):
+    rows = services.create_grid(owner=user, art_model=stylegan2_model, seeds="9,2,5")
     assert [r.seed for r in rows] == [9, 2, 5] and len({r.batch for r in rows}) == 1
-    assert all(r.queue == "conversions.cpu" and r.model_version == sg2_model.current_version for r in rows)
+    assert all(r.queue == "conversions.cpu" and r.model_version == stylegan2_model.current_version for r in rows)
 
 
-def test_a_mix_refuses_another_users_image_and_an_unfinished_one(user, other_user, sg2_model):
-    [mine] = services.create_grid(owner=user, art_model=sg2_model, seeds="1")
-    [theirs] = services.create_grid(owner=other_user, art_model=sg2_model, seeds="2")
+def test_a_mix_refuses_another_users_image_and_an_unfinished_one(user, other_user, stylegan2_model):
+    [mine] = services.create_grid(owner=user, art_model=stylegan2_model, seeds="1")
+    [theirs] = services.create_grid(owner=other_user, art_model=stylegan2_model, seeds="2")
     Generation.objects.filter(pk=theirs.pk).update(status="succeeded", latent="generations/x.npz")
     theirs.refresh_from_db()
     with pytest.raises(ValidationError, match="no such generated image"):
-        services.create_mix(owner=user, art_model=sg2_model, source_a=5, source_b=theirs, layers="coarse")
+        services.create_mix(owner=user, art_model=stylegan2_model, source_a=5, source_b=theirs, layers="coarse")
     with pytest.raises(ValidationError, match="not finished"):
-        services.create_mix(owner=user, art_model=sg2_model, source_a=mine, source_b=5, layers="coarse")
+        services.create_mix(owner=user, art_model=stylegan2_model, source_a=mine, source_b=5, layers="coarse")
     assert Generation.objects.filter(kind="mix").count() == 0
 
 
-def test_a_photo_conversion_without_a_latent_is_no_mix_source(user, sg2_model, conversion):
+def test_a_photo_conversion_without_a_latent_is_no_mix_source(user, stylegan2_model, conversion):
     Conversion.objects.filter(pk=conversion.pk).update(status="succeeded")
     conversion.refresh_from_db()
     with pytest.raises(ValidationError, match="only a finished projection"):
-        services.create_mix(owner=user, art_model=sg2_model, source_a=1, source_b=conversion, layers="fine")
+        services.create_mix(owner=user, art_model=stylegan2_model, source_a=1, source_b=conversion, layers="fine")
 
 
-def test_a_mix_takes_truncation_and_noise_from_its_first_image(user, sg2_model):
-    [a] = services.create_grid(owner=user, art_model=sg2_model, seeds="1", truncation=0.35, noise_mode="none")
+def test_a_mix_takes_truncation_and_noise_from_its_first_image(user, stylegan2_model):
+    [a] = services.create_grid(owner=user, art_model=stylegan2_model, seeds="1", truncation=0.35, noise_mode="none")
     Generation.objects.filter(pk=a.pk).update(status="succeeded", latent="generations/a.npz")
     a.refresh_from_db()
-    mixed = services.create_mix(owner=user, art_model=sg2_model, source_a=a, source_b=7, layers="middle")
+    mixed = services.create_mix(owner=user, art_model=stylegan2_model, source_a=a, source_b=7, layers="middle")
     assert (mixed.truncation, mixed.noise_mode, mixed.source_b_seed, mixed.layers) == (0.35, "none", 7, "middle")
     assert mixed.mix_description == "generated image “seed 1” with the middle styles of seed 7"
