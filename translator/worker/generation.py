@@ -9,21 +9,16 @@ import io
 import logging
 import os
 import tempfile
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from django.conf import settings
 
-from .checkpoints import StoredFileCorrupt, local_checkpoint
+from .checkpoints import StoredFileCorrupt
 from .inference import is_out_of_memory, release_memory
+from .loaded import loaded
 
 log = logging.getLogger(__name__)
-
-_cache = OrderedDict()  # (version id, checkpoint name) -> Generator, least recently used first
-_cache_lock = threading.Lock()
-
 
 class SourceUnavailable(Exception):
     """A mix source that is gone or does not fit the generator; the message is for the user."""
@@ -33,18 +28,8 @@ def generator_for(version):
     """The loaded generator of a ModelVersion and the seconds it took to load (0 when cached)."""
     from mlcore.stylegan2.generate import load_generator
 
-    key = (version.pk, version.checkpoint.name)
-    with _cache_lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key], 0.0
-        started = time.perf_counter()
-        with local_checkpoint(version) as path:  # held in the worker cache while it loads
-            generator = load_generator(path, device=settings.RESTYLE_INFERENCE_DEVICE)
-        _cache[key] = generator
-        while len(_cache) > max(1, settings.RESTYLE_INFERER_CACHE_SIZE):
-            _cache.popitem(last=False)
-        return generator, time.perf_counter() - started
+    return loaded(version, kind="generator",
+                  load=lambda path: load_generator(path, device=settings.RESTYLE_INFERENCE_DEVICE))
 
 
 @dataclass(frozen=True)
@@ -147,8 +132,6 @@ def failure_reason(exc, *, generation_id):
                 "an administrator has to reinstall this one.")
     if is_out_of_memory(exc):
         log.warning("generation %s ran out of memory: %s", generation_id, exc)
-        with _cache_lock:
-            _cache.clear()
         release_memory()
         return "The worker ran out of memory making this image. Please try again."
     return None

@@ -5,39 +5,24 @@ import io
 import logging
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from django.conf import settings
 from PIL import Image
 
 from ..models import Family
-from .checkpoints import StoredFileCorrupt, local_checkpoint
+from .checkpoints import StoredFileCorrupt
+from .loaded import forget_all, loaded
 
 log = logging.getLogger(__name__)
-
-_cache = OrderedDict()  # (version id, checkpoint name) -> Inferer, least recently used first
-_cache_lock = threading.Lock()
-
 
 def inferer_for(version):
     """The loaded network of a ModelVersion and the seconds it took to load (0 when cached)."""
     from mlcore.inference import Inferer
 
-    key = (version.pk, version.checkpoint.name)
-    with _cache_lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key], 0.0
-        started = time.perf_counter()
-        with local_checkpoint(version) as path:  # held in the worker cache while it loads
-            inferer = Inferer.load(
-                path, device=settings.RESTYLE_INFERENCE_DEVICE, dtype=settings.RESTYLE_INFERENCE_DTYPE
-            )
-        _cache[key] = inferer
-        while len(_cache) > settings.RESTYLE_INFERER_CACHE_SIZE:
-            _cache.popitem(last=False)
-        return inferer, time.perf_counter() - started
+    return loaded(version, kind="inferer", load=lambda path: Inferer.load(
+        path, device=settings.RESTYLE_INFERENCE_DEVICE, dtype=settings.RESTYLE_INFERENCE_DTYPE
+    ))
 
 
 @dataclass(frozen=True)
@@ -86,8 +71,8 @@ def release_memory():
 
     from .projection import release_distance
 
+    forget_all()
     with _cache_lock:
-        _cache.clear()
         _vgg_cache.clear()
     release_distance()
     gc.collect()
@@ -140,6 +125,7 @@ def loss_network_ready():
 
 
 _vgg_cache = {}  # (weights, path, pooling, device) -> VGG19 features, one per worker process
+_cache_lock = threading.Lock()
 
 
 def _loss_network(pooling):

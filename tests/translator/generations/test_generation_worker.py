@@ -12,7 +12,7 @@ from mlcore.stylegan2 import generate as sg
 from translator import services
 from translator.models import Generation
 from translator.tasks import run_generation
-from translator.worker import generation as worker_generation
+from translator.worker.loaded import forget_all
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +98,7 @@ def test_a_mix_whose_source_was_deleted_before_it_ran_fails_in_words(user, style
 
 
 def test_the_generator_is_loaded_once_per_process(user, stylegan2_model, run_all):
-    worker_generation._cache.clear()
+    forget_all()
     services.create_grid(owner=user, art_model=stylegan2_model, seeds="0-2")
     run_all()
     load_times = list(Generation.objects.order_by("created_at").values_list("load_seconds", flat=True))
