@@ -31,21 +31,25 @@ def refusal(value):
 
 def parse(token):
     """A choice as the form and the API send it ("1024", 1024, "original") -> long side or None."""
-    text = str(token).strip().lower()
+    text = str(token)
     if text == ORIGINAL:
         return None
     if text in TOKENS:
         return int(text)
-    error = ValidationError(refusal(token), code="output_size")
-    error.field = "output_size"
-    raise error
+    raise _refused(token)
 
 
 def check(long_side):
     """The service's own check of what it is given (a long side or None); returns it."""
-    if long_side is None or (isinstance(long_side, int) and not isinstance(long_side, bool) and long_side in LONG_SIDES):
+    if long_side is None or (type(long_side) is int and long_side in LONG_SIDES):
         return long_side
-    return parse(long_side)  # refuses it in the same words
+    raise _refused(long_side)
+
+
+def _refused(value):
+    error = ValidationError(refusal(value), code="output_size")
+    error.field = "output_size"  # the form's and the API's name for it
+    return error
 
 
 def token(long_side):
