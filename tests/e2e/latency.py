@@ -40,11 +40,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from mlcore.bench.harness import Column, Report, Table, add_output_options, machine, ratio
+from mlcore.bench.harness import (
+    Column,
+    Report,
+    Table,
+    add_output_options,
+    machine,
+    ratio,
+)
 
 from .phone_photo import HEIGHT, WIDTH, phone_photo
 from .stack import REPO, Stack, api_session, free_port, prepare_site
-from .throughput import stamp, upload, wait_all
+from .throughput import stamp, wait_all
 
 USER = ("latency", "latency-password-1")
 SIZES = ("512", "1024", "2048", "original")
@@ -110,6 +117,9 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=make_run_threads,
                         help="torch threads of the conversion worker (default: what `make run` gives it, the cores "
                         f"divided by its three workers: {make_run_threads} here)")
+    parser.add_argument("--memory-mb", type=float,
+                        help="RESTYLE_CONVERSION_MEMORY_MB of the worker (default: the site's, 2048), which "
+                        "shrinks a photo whose conversion would need more (the job's label says so)")
     parser.add_argument("--timeout", type=float, default=600, help="seconds one conversion may take")
     parser.add_argument("--data-dir", default=os.environ.get("RESTYLE_DATA_DIR", str(REPO.parent / "shared" / "data")))
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, database)")
@@ -128,13 +138,15 @@ def main(argv=None):
     }
     database = "PostgreSQL (DATABASE_URL)" if (os.environ.get("RESTYLE_DATABASE_URL") or os.environ.get("DATABASE_URL")) else "SQLite"
     # As site/Procfile starts the conversions worker.
-    threads = {name: str(args.threads) for name in ("RESTYLE_WORKER_TORCH_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    worker_env = {name: str(args.threads) for name in ("RESTYLE_WORKER_TORCH_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    if args.memory_mb:
+        worker_env["RESTYLE_CONVERSION_MEMORY_MB"] = str(args.memory_mb)
     prepare_site(env, data_dir=args.data_dir, users=[USER])
     stack = Stack(workdir, env)
     try:
         stack.start_redis()
         stack.start_web()
-        worker = stack.start_worker("latency", "conversions", extra_env=threads)
+        worker = stack.start_worker("latency", "conversions", extra_env=worker_env)
         base = f"{stack.web_url}/api/v1"
         http = api_session(base, *USER)
         model_id = next(m["id"] for m in http.get(f"{base}/models/").json() if m["slug"] == "wave")
@@ -145,6 +157,7 @@ def main(argv=None):
             "sources": [source for _, _, source in pictures], "output_sizes": args.sizes, "baseline": args.sizes[-1],
             "worker": "1 prefork worker, concurrency 1", "torch_threads": args.threads, "database": database,
             "broker": "redis", "web": "gunicorn, 2 processes x 4 threads",
+            "conversion_memory_mb": args.memory_mb or "the site's default (2048)",
         }
         report = Report(
             case="latency", json_to=args.json, machine=machine(), inputs=inputs,
@@ -152,7 +165,8 @@ def main(argv=None):
                          f"{args.height}x{args.width} upright), JPEG 92, {min(megabytes):.1f}-{max(megabytes):.1f} MB, "
                          f"from {', '.join(sorted(set(inputs['sources'])))}; model wave (fast-style); output sizes "
                          f"{' and '.join(args.sizes)} in turn, one job at a time; 1 conversion worker (prefork, "
-                         f"concurrency 1, torch threads {args.threads}); {database}, redis, gunicorn"),
+                         f"concurrency 1, torch threads {args.threads}, conversion memory "
+                         f"{args.memory_mb or 2048:g} MB); {database}, redis, gunicorn"),
             table=TABLE,
             notes=["total: upload start to the result stored (finished_at); phases as in the script's docstring; "
                    f"baseline: {args.sizes[-1]}, vs = its median total / this one's"],

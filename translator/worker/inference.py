@@ -12,9 +12,7 @@ from django.conf import settings
 from PIL import Image
 
 from ..models import Family
-from ..output_sizes import fitted
 from .checkpoints import StoredFileCorrupt, local_checkpoint
-from .output_size import fit_long_side
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +65,8 @@ def translate_photo(conversion):
     """A feed-forward network (fast style, pix2pix, U-GAT-IT) on the conversion's photo, at the
     size the conversion asked for (its run time includes that scaling)."""
     from mlcore.images import open_image
+
+    from .output_size import fit_long_side
 
     inferer, load_seconds = inferer_for(conversion.model_version)
     with conversion.photo.image.open("rb") as fh:
@@ -202,6 +202,8 @@ def paint_with_gatys(conversion, *, report, should_stop):
     if outcome.stopped:
         return None
     # Gatys paints at the configured size; the result is then the size the conversion asked for.
+    from ..output_sizes import fitted
+
     image = outcome.image.resize(fitted(*content.size, conversion.output_long_side), Image.Resampling.LANCZOS)
     return Outcome(image, load_seconds, time.perf_counter() - started, "; ".join(outcome.labels))
 
