@@ -26,6 +26,8 @@ load_seconds, run_seconds) and this client's clock (the same machine's):
   decoding the stored photo, encoding the result JPEG and its thumbnail, storing them);
 - total: upload start to finished_at, the result stored: what the user waits for, less the
   moment their page next asks (once a second in the browser).
+Beside them, the worker's CPU seconds per job (user + system of its processes, from /proc): on
+a machine busy with other work the wall-clock phases stretch, the CPU seconds much less.
 The last size named (default: original) is the baseline; `vs` is its median total over this
 one's. Not a test: it prints figures (tests/e2e/test_latency.py runs it at its smallest).
 """
@@ -50,7 +52,7 @@ from mlcore.bench.harness import (
 )
 
 from .phone_photo import HEIGHT, WIDTH, phone_photo
-from .stack import REPO, Stack, api_session, free_port, prepare_site
+from .stack import REPO, Stack, api_session, cpu_seconds, free_port, prepare_site
 from .throughput import stamp, wait_all
 
 USER = ("latency", "latency-password-1")
@@ -67,9 +69,11 @@ def phone_photos(data_dir, count, size):
             for i in range(count)]
 
 
-def convert_one(http, base, model_id, photo, output_size, timeout):
-    """Upload `photo` with `output_size`, wait for its job to end; its phases in seconds."""
+def convert_one(http, base, model_id, photo, output_size, timeout, worker):
+    """Upload `photo` with `output_size`, wait for its job to end; its phases in seconds, and the
+    CPU seconds the worker spent meanwhile (what the job cost, however busy the machine is)."""
     name, data, _ = photo
+    cpu_before = cpu_seconds(worker.pid)
     started = time.time()
     response = http.post(f"{base}/conversions/", files={"image": (name, data, "image/jpeg")},
                          data={"model": model_id, "output_size": output_size}, timeout=120)
@@ -78,6 +82,7 @@ def convert_one(http, base, model_id, photo, output_size, timeout):
         raise SystemExit(f"upload refused: {response.status_code} {response.text[:300]}")
     job_id = response.json()["id"]
     job = wait_all(http, base, [job_id], timeout)[job_id]
+    cpu = cpu_seconds(worker.pid) - cpu_before
     if job["status"] != "succeeded":
         raise SystemExit(f"the {output_size} conversion of {name} {job['status']}: {job['error']}")
     created, began, finished = (stamp(job[key]) for key in ("created_at", "started_at", "finished_at"))
@@ -85,7 +90,7 @@ def convert_one(http, base, model_id, photo, output_size, timeout):
     return {
         "upload": uploaded - started, "queue": began - created, "load": load, "run": run,
         "store": finished - began - load - run, "total": finished - started,
-        "result": f"{job['result_width']}x{job['result_height']}", "label": job["label"],
+        "worker_cpu": cpu, "result": f"{job['result_width']}x{job['result_height']}", "label": job["label"],
     }
 
 
@@ -93,16 +98,18 @@ def seconds(x):
     return f"{x:.2f}"
 
 
-PHASES = ("upload", "queue", "load", "run", "store", "total")
+PHASES = ("upload", "queue", "load", "run", "store", "total", "worker_cpu")
 TABLE = Table((
     Column("output_size", "output size", 11, left=True),
     Column("result", "result", 9),
     Column("photos", "photos", 6),
     *(Column(phase, "read+store" if phase == "store" else phase, 10 if phase == "store" else 7, seconds,
-             group="median seconds") for phase in PHASES),
+             group="median seconds") for phase in PHASES[:-1]),
     Column("total_min", "min", 7, seconds, group="total"),
     Column("total_max", "max", 7, seconds, group="total"),
     Column("ratio", "vs baseline", 11, ratio),
+    Column("worker_cpu", "worker CPU s", 12, seconds),
+    Column("cpu_ratio", "vs baseline", 11, ratio),
 ))
 
 
@@ -169,15 +176,16 @@ def main(argv=None):
                          f"{args.memory_mb or 2048:g} MB); {database}, redis, gunicorn"),
             table=TABLE,
             notes=["total: upload start to the result stored (finished_at); phases as in the script's docstring; "
-                   f"baseline: {args.sizes[-1]}, vs = its median total / this one's"],
+                   f"baseline: {args.sizes[-1]}, vs = its median total / this one's; worker CPU s: user + system "
+                   "seconds of the worker's processes per job (median), which a busy machine changes less"],
         )
         # The network loaded, and its first run done, before anything is timed.
         warm = phone_photos(args.data_dir, 1, (640, 480))[0]
-        warm_up = convert_one(http, base, model_id, warm, args.sizes[0], args.timeout)
+        warm_up = convert_one(http, base, model_id, warm, args.sizes[0], args.timeout, worker)
         runs = {size: [] for size in args.sizes}
         for photo in pictures:
             for size in args.sizes:
-                runs[size].append(convert_one(http, base, model_id, photo, size, args.timeout))
+                runs[size].append(convert_one(http, base, model_id, photo, size, args.timeout, worker))
         rows = []
         for size in args.sizes:
             jobs = runs[size]
@@ -187,9 +195,10 @@ def main(argv=None):
                    "labels": sorted({j["label"] for j in jobs if j["label"]}), "jobs": jobs,
                    "load_average": round(os.getloadavg()[0], 2)}
             rows.append(row)
-        baseline = rows[-1]["total"]
+        baseline = rows[-1]
         for row in rows:
-            row["ratio"] = baseline / row["total"]
+            row["ratio"] = baseline["total"] / row["total"]
+            row["cpu_ratio"] = baseline["worker_cpu"] / row["worker_cpu"]
             report.add(row)
         footnotes = {
             "first conversion": (f"the worker's first job loaded the network in {warm_up['load']:.2f} s "
