@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
-from . import selectors
+from . import output_sizes, selectors
 
 
 class ConversionForm(forms.Form):
@@ -29,6 +29,18 @@ class ConversionForm(forms.Form):
             "required": "Choose a model.",
             "invalid_choice": "That model is not available. Choose another one.",
         },
+    )
+    # Not required: a client that leaves it out gets the default, as the API's do.
+    output_size = forms.TypedChoiceField(
+        label="Result size",
+        choices=output_sizes.CHOICES,
+        coerce=output_sizes.parse,
+        initial=str(output_sizes.DEFAULT),
+        required=False,
+        empty_value=output_sizes.DEFAULT,
+        help_text="The result's long side; a photo smaller than that keeps its own size. "
+        "Projections into a StyleGAN2 model are always the model's own size.",
+        error_messages={"invalid_choice": output_sizes.refusal("%(value)s")},
     )
 
 

@@ -6,6 +6,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from . import output_sizes
+
 
 def _checkpoint_path(version, filename):
     return f"models/{version.art_model.slug}/v{version.number}-{uuid.uuid4().hex[:8]}.safetensors"
@@ -244,6 +246,15 @@ class Conversion(DeliveredJob):
     label = models.CharField(
         max_length=200, blank=True, help_text="A caveat shown with the result, e.g. a test-only loss network."
     )
+    # translator.output_sizes: rows made before the choice existed are null (the photo's own
+    # size, as they were converted), so their results keep their meaning.
+    output_long_side = models.PositiveIntegerField(
+        null=True, blank=True, default=output_sizes.DEFAULT,
+        help_text="The long side in pixels the result may have (never more than the photo's); empty: the photo's "
+        "own size. StyleGAN2 projections ignore it: they are the model's resolution.",
+    )
+    result_width = models.PositiveIntegerField(null=True, blank=True, help_text="The result's size, once stored.")
+    result_height = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -273,6 +284,15 @@ class Conversion(DeliveredJob):
     @property
     def is_finished(self):
         return self.status in self.FINISHED
+
+    @property
+    def output_size(self):
+        """The output-size choice as the form and the API name it: "1024", or "original"."""
+        return output_sizes.token(self.output_long_side)
+
+    @property
+    def output_size_words(self):
+        return output_sizes.describe(self.output_long_side)
 
     @property
     def queue_seconds(self):

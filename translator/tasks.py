@@ -58,6 +58,7 @@ def _convert(claim, lease_lost):
             run_seconds=outcome.run_seconds,
             label=outcome.label,
             latent_bytes=outcome.latent,
+            result_size=outcome.image.size,
         )
         if done:
             log.info("conversion %s done in %.2f s (load %.2f s, attempt %d)", conversion_id,

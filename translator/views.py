@@ -34,6 +34,7 @@ def upload(request):
                     upload=form.cleaned_data["image"],
                     art_model=form.cleaned_data["art_model"],
                     style_upload=form.cleaned_data.get("style_image"),
+                    output_long_side=form.cleaned_data["output_size"],
                 )
             except ValidationError as exc:
                 form.add_error(getattr(exc, "field", "image"), exc)

@@ -56,6 +56,8 @@
                 isDetail ? "data-result" : "data-thumbnail", "Converted image");
       setHidden(el, "[data-download]", false);
       setHidden(el, "[data-latent]", !job.latent_url);  // a StyleGAN2 projection's latent
+      const size = el.querySelector("[data-result-size]");
+      if (size && job.result_width) size.textContent = "· " + job.result_width + "×" + job.result_height;
       const timing = el.querySelector("[data-timing]");
       if (timing && job.run_seconds) timing.textContent = "Converted in " + job.run_seconds.toFixed(2) + " s.";
     } else if (isDetail && job.intermediate_url) {

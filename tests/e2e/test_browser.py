@@ -36,7 +36,9 @@ def test_a_person_converts_a_photo_and_finds_it_in_the_gallery(
     assert page.evaluate("window.__sameDocument") is True
     natural = result.evaluate("img => [img.naturalWidth, img.naturalHeight]")
     conversion = Conversion.objects.get()
-    assert natural == [conversion.photo.width, conversion.photo.height]
+    # amber.jpg is 1080x1080; the default output size makes its long side 1024.
+    assert natural == [conversion.result_width, conversion.result_height] == [1024, 1024]
+    expect(page.locator("[data-result-size]")).to_have_text("· 1024×1024")
     expect(page.get_by_role("link", name="Download").last).to_be_visible()
 
     page.get_by_role("link", name="Gallery").first.click()

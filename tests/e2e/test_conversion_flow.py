@@ -12,6 +12,7 @@ from mlcore.images import open_image
 from mlcore.inference import Inferer
 from translator.models import Conversion
 from translator.services.delivery import broker_breaker
+from translator.worker.output_size import fit_long_side
 
 from config.celery import app as celery_app
 from .conftest import wait_for
@@ -49,8 +50,9 @@ def test_an_uploaded_photo_is_converted_by_the_worker_and_shown_in_the_gallery(
     assert seen[-1] == "succeeded" and set(seen) <= {"queued", "running", "succeeded"}
 
     result = Image.open(io.BytesIO(client.get(job["result_url"]).getvalue()))
-    original = open_image(photo_path)
-    assert result.size == original.size
+    # amber.jpg is 1080x1080: at the default output size its long side becomes 1024.
+    original = fit_long_side(open_image(photo_path), 1024)
+    assert result.size == original.size == (1024, 1024) == (job["result_width"], job["result_height"])
 
     # The worker ran the real network: its result matches running mlcore here (up to JPEG).
     expected = Inferer.load(wave_model.current_version.checkpoint.path).translate(original)

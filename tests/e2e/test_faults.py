@@ -15,6 +15,7 @@ import requests
 from PIL import Image
 
 from translator.models import ArtModel, Conversion
+from translator.output_sizes import fitted
 
 from .stack import Stack, api_user, free_port, prepare_site_here, wait_for
 
@@ -105,7 +106,7 @@ def settle(stack, ids, timeout=180):
             # One result and its thumbnail: never two results of two attempts.
             assert sorted(n.split("-", 1)[1] for n in mine) == ["result.jpg", "thumb.jpg"], (job.id, mine)
             with job.result.open("rb") as fh:
-                assert Image.open(fh).size == (job.photo.width, job.photo.height)
+                assert Image.open(fh).size == fitted(job.photo.width, job.photo.height, job.output_long_side)
         else:
             assert mine == [], (job.id, job.status, mine)
     assert len(stored) == 2 * sum(j.status == "succeeded" for j in jobs.values()), stored

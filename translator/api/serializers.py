@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model, password_validation
 from django.urls import reverse
 from rest_framework import serializers
 
-from .. import selectors
+from .. import output_sizes, selectors
 from ..models import ArtModel, Conversion, Generation
 from ..uploads import ACCEPTED_FORMATS
 
@@ -130,17 +130,28 @@ class ConversionSerializer(serializers.ModelSerializer):
     latent_url = serializers.SerializerMethodField(
         help_text="A StyleGAN2 projection's latent (.npz: the photo inside the model), once succeeded; null otherwise."
     )
+    output_size = serializers.CharField(
+        read_only=True,
+        help_text=f"The output-size choice: {output_sizes.ALLOWED_WORDS} (the result's long side at most, "
+        "never more than the photo's; `original`: the photo's own size). StyleGAN2 projections ignore it.",
+    )
 
     class Meta:
         model = Conversion
         fields = [
             "id", "url", "model", "status", "status_label", "progress", "progress_detail", "error",
             "label", "photo", "original_url", "style_image", "style_image_url", "intermediate_url",
-            "result_url", "thumbnail_url", "latent_url", "created_at", "started_at", "finished_at", "run_seconds",
+            "result_url", "thumbnail_url", "latent_url", "output_size", "result_width", "result_height",
+            "created_at", "started_at", "finished_at", "load_seconds", "run_seconds",
             "worker", "worker_device",
         ]
         read_only_fields = fields
         extra_kwargs = {
+            "result_width": {"help_text": "The result's width in pixels, once succeeded (null before, and for "
+                             "results stored before sizes were recorded)."},
+            "result_height": {"help_text": "The result's height in pixels, once succeeded."},
+            "load_seconds": {"help_text": "Seconds the worker spent loading the network (0 when it had it loaded)."},
+            "run_seconds": {"help_text": "Seconds the worker spent converting: scaling the photo and running the network."},
             "worker": {"help_text": "The Celery worker that took the job last (empty until one has)."},
             "worker_device": {"help_text": "What that worker ran it on: cpu, or cuda:N with the GPU's name."},
         }
@@ -196,6 +207,15 @@ class ConversionCreateSerializer(serializers.Serializer):
             "does_not_exist": "That model is not available. Choose another one.",
             "incorrect_type": "The model is given by its numeric id.",
         },
+    )
+    output_size = serializers.ChoiceField(
+        choices=output_sizes.TOKENS,
+        required=False,
+        default=str(output_sizes.DEFAULT),
+        help_text=f"How large the result is: {output_sizes.ALLOWED_WORDS}. A number is the result's long side "
+        "in pixels (a smaller photo keeps its own size); `original` keeps the photo's size (slow for large "
+        f"photos). Default {output_sizes.DEFAULT}, as on the upload page. StyleGAN2 projections ignore it.",
+        error_messages={"invalid_choice": output_sizes.refusal("{input}")},
     )
 
 

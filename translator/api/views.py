@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from .. import lockout, selectors, services
+from .. import lockout, output_sizes, selectors, services
 from ..files import conversion_file_response
 from ..models import Conversion
 from .errors import ErrorSerializer
@@ -192,6 +192,7 @@ class ConversionViewSet(
                 upload=data.validated_data["image"],
                 art_model=data.validated_data["model"],
                 style_upload=data.validated_data.get("style_image"),
+                output_long_side=output_sizes.parse(data.validated_data["output_size"]),
             )
         except DjangoValidationError as exc:
             raise ValidationError({getattr(exc, "field", "image"): exc.messages}, code=exc.code or "invalid")

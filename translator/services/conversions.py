@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from config import queues
 
-from .. import routing
+from .. import output_sizes, routing
 from ..models import Conversion, Photo
 from ..uploads import clean_image_upload, display_name
 from . import delivery
@@ -27,17 +27,20 @@ ACTIVE = (Status.RUNNING, Status.CANCELLING)
 log = logging.getLogger(__name__)
 
 
-def create_conversion(*, owner, upload, art_model, style_upload=None):
+def create_conversion(*, owner, upload, art_model, style_upload=None, output_long_side=output_sizes.DEFAULT):
     """Validate the upload(s), store them and queue the conversion with `art_model`.
 
     `style_upload` is the user's own style image, needed by families that paint with one
-    (Gatys) and ignored by the others. Raises django ValidationError for a bad file (its
-    `field` attribute says which: "image" or "style_image") and ServiceError for a model that
-    cannot be used; in every case nothing is stored and nothing is queued.
+    (Gatys) and ignored by the others. `output_long_side` is the output-size choice
+    (translator.output_sizes: 512, 1024 or 2048, or None for the photo's own size); StyleGAN2
+    projections ignore it. Raises django ValidationError for a bad file or choice (its `field`
+    attribute says which: "image", "style_image" or "output_size") and ServiceError for a model
+    that cannot be used; in every case nothing is stored and nothing is queued.
     """
     version = art_model.current_version
     if not art_model.is_active or version is None:
         raise ServiceError(f"The model “{art_model.name}” is not available.")
+    output_long_side = output_sizes.check(output_long_side)
     checked = _validated(upload, field="image")
     checked_style = None
     if art_model.needs_style_image:
@@ -50,6 +53,7 @@ def create_conversion(*, owner, upload, art_model, style_upload=None):
         style = _store_photo(owner, style_upload, checked_style) if checked_style else None
         conversion = Conversion.objects.create(
             owner=owner, photo=photo, style_image=style, art_model=art_model, model_version=version,
+            output_long_side=output_long_side,
             # Its kind and the device class its version asks for: only a worker that has one takes it.
             queue=routing.conversion_queue(art_model=art_model, version=version),
         )
@@ -168,9 +172,9 @@ def mark_cancelled(*, claim):
 
 
 def finish_conversion(*, claim, result_bytes, result_ext, thumbnail_bytes, load_seconds, run_seconds, label="",
-                      latent_bytes=None):
+                      latent_bytes=None, result_size=None):
     """Store the result of a running job (and, for a StyleGAN2 projection, the photo's latent as
-    .npz bytes). A job cancelled, deleted or taken from this worker meanwhile keeps no result of
+    .npz bytes); `result_size` is its (width, height), shown on the job's page. A job cancelled, deleted or taken from this worker meanwhile keeps no result of
     this attempt (its files are removed again)."""
     conversion = Conversion.objects.filter(pk=claim.pk).first()
     if conversion is None:
@@ -196,6 +200,8 @@ def finish_conversion(*, claim, result_bytes, result_ext, thumbnail_bytes, load_
         run_seconds=run_seconds,
         label=label[:200],
         error="",
+        result_width=result_size[0] if result_size else None,
+        result_height=result_size[1] if result_size else None,
     )
     if not done:
         _delete_files(saved)

@@ -27,7 +27,7 @@ def inferer_for(version):
 
 @dataclass(frozen=True)
 class Outcome:
-    image: object  # PIL image, same size as the photo
+    image: object  # PIL image, the size its conversion asked for (StyleGAN2: the model's)
     load_seconds: float
     run_seconds: float
     label: str = ""  # a caveat to show with the result
@@ -47,13 +47,17 @@ def convert(conversion, *, report, should_stop):
 
 
 def translate_photo(conversion):
-    """A feed-forward network (fast style, pix2pix, U-GAT-IT) on the conversion's photo."""
+    """A feed-forward network (fast style, pix2pix, U-GAT-IT) on the conversion's photo, at the
+    size the conversion asked for (its run time includes that scaling)."""
     from mlcore.images import open_image
+
+    from .output_size import fit_long_side
 
     inferer, load_seconds = inferer_for(conversion.model_version)
     with conversion.photo.image.open("rb") as fh:
         image = open_image(fh)
     started = time.perf_counter()
+    image = fit_long_side(image, conversion.output_long_side)
     result = inferer.translate(image, max_bytes=settings.RESTYLE_CONVERSION_MEMORY_MB * 2**20)
     label = ""
     if result.size != image.size:
@@ -183,8 +187,10 @@ def paint_with_gatys(conversion, *, report, should_stop):
     )
     if outcome.stopped:
         return None
-    # Gatys paints at the configured size; the result keeps the photo's own size.
-    image = outcome.image.resize(content.size, Image.Resampling.LANCZOS)
+    # Gatys paints at the configured size; the result is then the size the conversion asked for.
+    from ..output_sizes import fitted
+
+    image = outcome.image.resize(fitted(*content.size, conversion.output_long_side), Image.Resampling.LANCZOS)
     return Outcome(image, load_seconds, time.perf_counter() - started, "; ".join(outcome.labels))
 
 
