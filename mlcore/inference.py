@@ -135,12 +135,19 @@ class Inferer:
         "onnxruntime" or "torch" (asking may run the parity probe, once)."""
         return self._resolve_backend()
 
+    def backend_for(self, height: int, width: int) -> str:
+        """The backend a ``height`` x ``width`` picture runs on ("auto" keeps pictures under
+        ``MIN_AUTO_PIXELS`` on eager torch, where an export would cost more than it saves)."""
+        if self._backend == "torch":
+            return "torch"
+        if self._backend_choice == "auto" and height * width < runtime.MIN_AUTO_PIXELS:
+            return "torch"
+        return self._resolve_backend()
+
     def _onnx_for(self, x01: torch.Tensor) -> runtime.OnnxTranslator | None:
-        if self._backend == "torch" or x01.device.type != "cpu":
+        if x01.device.type != "cpu" or self.backend_for(x01.shape[-2], x01.shape[-1]) != "onnxruntime":
             return None
-        if self._backend_choice == "auto" and x01.shape[-2] * x01.shape[-1] < runtime.MIN_AUTO_PIXELS:
-            return None
-        return self._onnx if self._resolve_backend() == "onnxruntime" else None
+        return self._onnx
 
     @classmethod
     def load(
