@@ -74,7 +74,7 @@ def plan(net: nn.Module) -> list:
 
     scale = Pointwise(lambda x: x * 255.0, lambda x: x.mul_(255.0))
     steps: list = [
-        Tiled([scale, conv(net.conv1), norm(net.in1), RELU, conv(net.conv2)]),
+        Tiled([scale, conv(net.conv1), norm(net.in1), RELU, conv(net.conv2)], scale=0.5),
         norm(net.in2), RELU,
         whole(conv(net.conv3)), norm(net.in3), RELU,
     ]

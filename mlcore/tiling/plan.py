@@ -27,7 +27,7 @@ import torch
 
 from mlcore.tiling.layers import SPATIAL, Norm, Piece, Pointwise
 
-__all__ = ["Tiled", "Residual", "run_plan", "run_chain", "statistics", "DEFAULT_TILE", "BAND_BYTES"]
+__all__ = ["Bands", "Tiled", "Residual", "run_plan", "run_chain", "statistics", "DEFAULT_TILE", "BAND_BYTES"]
 
 log = logging.getLogger(__name__)
 
@@ -35,17 +35,21 @@ log = logging.getLogger(__name__)
 # tile edges on the stride-4 grid, though exactness does not depend on it.
 DEFAULT_TILE = 512
 # About how large one row band of a whole-map convolution's output may be.
-BAND_BYTES = 64 * 2**20
+BAND_BYTES = 32 * 2**20
 # Rows of a whole map read at once for its statistics or an in-place step.
-_CHUNK_BYTES = 64 * 2**20
+_CHUNK_BYTES = 32 * 2**20
 
 
 @dataclass
 class Tiled:
-    """A chain of layers run tile by tile (``tile`` None: row bands of about BAND_BYTES)."""
+    """A chain of layers run tile by tile (``tile`` None: row bands of about BAND_BYTES).
+    ``tile`` is in photo pixels; ``scale`` is the chain's output resolution relative to the
+    photo (1/2 for a chain that ends at half resolution), so its tiles cover ``tile`` photo
+    pixels whatever map they are cut from."""
 
     layers: Sequence
     tile: int | None = DEFAULT_TILE
+    scale: float = 1.0
 
 
 @dataclass
@@ -55,20 +59,69 @@ class Residual:
     body: Sequence = field(default_factory=list)
 
 
+class Bands:
+    """A whole feature map held as row bands (``(first row, tensor)``, top to bottom), so that
+    a step that reads it top to bottom can let go of the rows it has finished with: a map and
+    the map made from it are then never both whole in memory."""
+
+    def __init__(self, chunks: list[tuple[int, torch.Tensor]], height: int) -> None:
+        self.chunks, self.height = chunks, height
+
+    @classmethod
+    def of(cls, x: torch.Tensor) -> Bands:
+        return cls([(0, x)], x.shape[-2])
+
+    @property
+    def width(self) -> int:
+        return self.chunks[0][1].shape[-1]
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.height, self.width
+
+    def rows(self, lo: int, hi: int, cols: tuple[int, int]) -> torch.Tensor:
+        """Rows ``[lo, hi)`` and columns ``cols`` (a view when one band holds them)."""
+        parts = [t[..., max(lo, r) - r : min(hi, r + t.shape[-2]) - r, cols[0] : cols[1]]
+                 for r, t in self.chunks if r < hi and r + t.shape[-2] > lo]
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-2)
+
+    def release_before(self, row: int) -> None:
+        """Let go of the bands that end at or above ``row``."""
+        self.chunks = [(r, t) for r, t in self.chunks if r + t.shape[-2] > row]
+
+    def add_(self, other: Bands) -> Bands:
+        for r, t in other.chunks:
+            for mine_r, mine in self.chunks:
+                lo, hi = max(r, mine_r), min(r + t.shape[-2], mine_r + mine.shape[-2])
+                if lo < hi:
+                    mine[..., lo - mine_r : hi - mine_r, :].add_(t[..., lo - r : hi - r, :])
+        return self
+
+    def clone(self) -> Bands:
+        return Bands([(r, t.clone()) for r, t in self.chunks], self.height)
+
+    def tensor(self) -> torch.Tensor:
+        tensors = [t for _, t in self.chunks]
+        self.chunks = []
+        return tensors[0] if len(tensors) == 1 else torch.cat(tensors, dim=-2)
+
+
 def run_plan(steps: Sequence, x: torch.Tensor, *, tile: int | None = None) -> torch.Tensor:
     """Apply ``steps`` to the whole map ``x`` (N x C x H x W), which is not modified. ``tile``
     overrides the tile side of every square-tiled chain (tests use small ones)."""
-    return _run_steps(steps, x, owned=False, tile=tile)
+    bands = _run_steps(steps, Bands.of(x), owned=False, tile=tile)
+    return bands.tensor()
 
 
-def _run_steps(steps: Sequence, x: torch.Tensor, *, owned: bool, tile: int | None) -> torch.Tensor:
+def _run_steps(steps: Sequence, x: Bands, *, owned: bool, tile: int | None) -> Bands:
     for step in steps:
         if isinstance(step, Tiled):
             side = step.tile if step.tile is None or tile is None else tile
-            x, owned = _run_tiled(step.layers, x, tile=side), True
+            side = None if side is None else max(4, int(side * step.scale))
+            x, owned = _run_tiled(step.layers, x, tile=side, consume=owned), True
         elif isinstance(step, Residual):
             inner = _run_steps(step.body, x, owned=False, tile=tile)
-            x = x.add_(inner) if owned else x + inner
+            x = x.add_(inner) if owned else x.clone().add_(inner)
             del inner
             owned = True
         elif isinstance(step, (Norm, Pointwise)):
@@ -76,18 +129,20 @@ def _run_steps(steps: Sequence, x: torch.Tensor, *, owned: bool, tile: int | Non
                 x, owned = x.clone(), True
             if isinstance(step, Norm):
                 step.set_statistics(*statistics(x))
-            for rows in _row_chunks(x):
-                step.apply_(x[..., rows[0] : rows[1], :])
+            for _, t in x.chunks:
+                for rows in _row_chunks(t):
+                    step.apply_(t[..., rows[0] : rows[1], :])
         else:
             raise TypeError(f"not a plan step: {step!r}")
     return x if owned else x.clone()
 
 
-def statistics(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def statistics(x: Bands | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-channel mean and biased variance (float64, N x C) of a whole map, read in row chunks."""
     acc = _Moments()
-    for rows in _row_chunks(x):
-        acc.add(x[..., rows[0] : rows[1], :])
+    for _, t in (x.chunks if isinstance(x, Bands) else [(0, x)]):
+        for rows in _row_chunks(t):
+            acc.add(t[..., rows[0] : rows[1], :])
     return acc.result()
 
 
@@ -125,50 +180,60 @@ def _sizes(layers: Sequence, size: tuple[int, int]) -> list[tuple[int, int]]:
     return sizes
 
 
-def _run_tiled(layers: Sequence, x: torch.Tensor, *, tile: int | None) -> torch.Tensor:
-    """The chain's output as a whole map: statistics of its norms first, then the tiles."""
+def _run_tiled(layers: Sequence, x: Bands, *, tile: int | None, consume: bool) -> Bands:
+    """The chain's output as a whole map: statistics of its norms first, then the tiles. With
+    ``consume``, the input's bands are let go of as the last pass leaves them behind."""
     layers = list(layers)
     for i, layer in enumerate(layers):
         if isinstance(layer, Norm):
             acc = _Moments()
             run_chain(layers[:i], x, tile=tile, consume=lambda piece: acc.add(piece.tensor))
             layer.set_statistics(*acc.result())
-    out_h, out_w = _sizes(layers, tuple(x.shape[-2:]))[-1]
-    out = None
+    out_h, out_w = _sizes(layers, x.size)[-1]
+    chunks: list[tuple[int, torch.Tensor]] = []
 
     def store(piece: Piece) -> None:
-        nonlocal out
-        if out is None:
-            out = piece.tensor.new_empty((*piece.tensor.shape[:-2], out_h, out_w))
         (r0, r1), (c0, c1) = piece.rows, piece.cols
-        out[..., r0:r1, c0:c1] = piece.tensor
+        if not chunks or chunks[-1][0] != r0:  # the first tile of a new row of tiles
+            chunks.append((r0, piece.tensor.new_empty((*piece.tensor.shape[:-2], r1 - r0, out_w))))
+        chunks[-1][1][..., :, c0:c1] = piece.tensor
 
-    run_chain(layers, x, tile=tile, consume=store)
+    run_chain(layers, x, tile=tile, consume=store, release=consume)
     for layer in layers:
         if isinstance(layer, Norm):
             layer.reset()
-    return out
+    return Bands(chunks, out_h)
 
 
-def run_chain(layers: Sequence, x: torch.Tensor, *, tile: int | None,
-              consume: Callable[[Piece], None]) -> None:
-    """Run the chain on ``x`` tile by tile; ``consume`` gets each output tile, exact, the tiles
-    partitioning the chain's whole output map (``tile`` None: row bands)."""
-    sizes = _sizes(layers, tuple(x.shape[-2:]))
+def run_chain(layers: Sequence, x: Bands, *, tile: int | None,
+              consume: Callable[[Piece], None], release: bool = False) -> None:
+    """Run the chain on ``x`` tile by tile, rows of tiles top to bottom; ``consume`` gets each
+    output tile, exact, the tiles partitioning the chain's whole output map (``tile`` None: row
+    bands). ``release``: let go of the input's bands no later row of tiles reads."""
+    sizes = _sizes(layers, x.size)
     out_h, out_w = sizes[-1]
     if tile is None:
-        channels = _out_channels(layers, x.shape[1])
-        row_bytes = channels * out_w * x.shape[0] * x.element_size()
+        channels = _out_channels(layers, x.chunks[0][1].shape[1])
+        sample = x.chunks[0][1]
+        row_bytes = channels * out_w * sample.shape[0] * sample.element_size()
         tile_h, tile_w = max(8, BAND_BYTES // max(1, row_bytes)), out_w
     else:
         tile_h = tile_w = tile
     for r0 in range(0, out_h, tile_h):
+        rows = (r0, min(out_h, r0 + tile_h))
+        if release:
+            x.release_before(_needed(layers, sizes, rows, 0)[0])
         for c0 in range(0, out_w, tile_w):
-            rows, cols = (r0, min(out_h, r0 + tile_h)), (c0, min(out_w, c0 + tile_w))
-            consume(_tile(layers, sizes, x, rows, cols))
+            consume(_tile(layers, sizes, x, rows, (c0, min(out_w, c0 + tile_w))))
 
 
-def _tile(layers: Sequence, sizes: list[tuple[int, int]], x: torch.Tensor,
+def _needed(layers: Sequence, sizes: list[tuple[int, int]], span: tuple[int, int], axis: int) -> tuple[int, int]:
+    for layer, size in zip(reversed(layers), reversed(sizes[:-1])):
+        span = layer.need(*span, size[axis])
+    return span
+
+
+def _tile(layers: Sequence, sizes: list[tuple[int, int]], x: Bands,
           rows: tuple[int, int], cols: tuple[int, int]) -> Piece:
     wanted = [(rows, cols)]
     for layer, (h, w) in zip(reversed(layers), reversed(sizes[:-1])):
@@ -176,7 +241,7 @@ def _tile(layers: Sequence, sizes: list[tuple[int, int]], x: torch.Tensor,
         wanted.append((rows, cols))
     wanted.reverse()
     (r0, r1), (c0, c1) = wanted[0]
-    piece = Piece(x[..., r0:r1, c0:c1], r0, c0, sizes[0])
+    piece = Piece(x.rows(r0, r1, (c0, c1)), r0, c0, sizes[0])
     for layer, (rows, cols) in zip(layers, wanted[1:]):
         piece = layer.run(piece)
         if isinstance(layer, SPATIAL):
