@@ -177,7 +177,8 @@ class Inferer:
         if tile is None or (tile == "auto" and (self.tiler is None or max_bytes is None)):
             size = self.fit_size(width, height, max_bytes) if max_bytes is not None else (width, height)
             return size, None
-        side = self._require_tiler().default_tile if tile == "auto" else tile
+        tiler = self._require_tiler()
+        side = tiler.default_tile if tile == "auto" else tile
         if tile == "auto" and self.memory.bytes_for(width, height) <= max_bytes:
             return (width, height), None  # fits whole: no tiling, and no tiling overhead
         size = self.fit_size(width, height, max_bytes, tile=side) if max_bytes is not None else (width, height)
