@@ -26,6 +26,8 @@ from mlcore import images, runtime
 from mlcore.checkpoint import load_model
 from mlcore.memory import MemoryModel
 from mlcore.registry import Family, get_family
+from mlcore.tiling import Tiler
+from mlcore.tiling.memory import fit_tiled
 
 __all__ = ["Inferer", "MemoryBudgetError", "parse_dtype", "DTYPES"]
 
@@ -80,6 +82,7 @@ class Inferer:
         self.dtype = parse_dtype(dtype)
         self.net = net.to(device=self.device, dtype=self.dtype).eval().requires_grad_(False)
         self._memory: MemoryModel | None = None
+        self._tiled_memory: dict[int, MemoryModel] = {}
         self._init_backend(backend)
 
     # --- backend (mlcore.runtime) ---------------------------------------------------------------
@@ -200,22 +203,67 @@ class Inferer:
             )
         return self._memory
 
-    def fit_size(self, width: int, height: int, max_bytes: float) -> tuple[int, int]:
+    @property
+    def tiler(self) -> Tiler | None:
+        """How this network translates a photo in tiles, or None when it cannot (a network whose
+        every output pixel reads the whole picture, such as U-GAT-IT's)."""
+        return self._family.tiler(self.net)
+
+    @property
+    def can_tile(self) -> bool:
+        return self.tiler is not None
+
+    def tiled_memory(self, tile: int | None = None) -> MemoryModel:
+        """Like ``memory``, for the tiled translation at tile side ``tile`` (the tiler's default)."""
+        tiler = self._require_tiler()
+        side = tile or tiler.default_tile
+        if side not in self._tiled_memory:
+            self._tiled_memory[side] = fit_tiled(
+                lambda: self._family.build(self._config),
+                lambda net, x: self._family.tiler(net).translate(x, side),
+                tile=side, dtype=self.dtype,
+            )
+        return self._tiled_memory[side]
+
+    def fit_size(self, width: int, height: int, max_bytes: float, *, tile: int | None = None) -> tuple[int, int]:
         """The largest size of ``width`` x ``height``'s shape whose translation needs at most
-        ``max_bytes`` (the size itself when it fits). ``MemoryBudgetError`` when even a
-        64-pixel side would not fit."""
-        most = self.memory.max_pixels(max_bytes)
+        ``max_bytes`` (the size itself when it fits); with ``tile``, of the tiled translation at
+        that tile side. ``MemoryBudgetError`` when even a 64-pixel side would not fit."""
+        memory = self.tiled_memory(tile) if tile else self.memory
+        most = memory.max_pixels(max_bytes)
         if width * height <= most:
             return width, height
         scale = (most / (width * height)) ** 0.5
         fitted = (int(width * scale), int(height * scale))
         if min(fitted) < _MIN_FIT_SIDE:
-            need = self.memory.bytes_for(*_at_least(width, height, _MIN_FIT_SIDE)) / 2**20
+            need = memory.bytes_for(*_at_least(width, height, _MIN_FIT_SIDE)) / 2**20
             raise MemoryBudgetError(
                 f"{self.family} needs about {need:.0f} MiB for even a small image; "
                 f"{max_bytes / 2**20:.0f} MiB is allowed"
             )
         return fitted
+
+    def plan(self, width: int, height: int, *, max_bytes: float | None = None,
+             tile: int | str | None = "auto") -> tuple[tuple[int, int], int | None]:
+        """(the size a ``width`` x ``height`` photo is translated at, the tile side or None for
+        untiled): what ``translate`` does with these arguments (see there)."""
+        if tile not in (None, "auto") and not (isinstance(tile, int) and tile > 0):
+            raise ValueError(f"tile must be None, 'auto' or a positive int; got {tile!r}")
+        if tile is None or (tile == "auto" and (self.tiler is None or max_bytes is None)):
+            size = self.fit_size(width, height, max_bytes) if max_bytes is not None else (width, height)
+            return size, None
+        tiler = self._require_tiler()
+        side = tiler.default_tile if tile == "auto" else tile
+        if tile == "auto" and self.memory.bytes_for(width, height) <= max_bytes:
+            return (width, height), None  # fits whole: no tiling, and no tiling overhead
+        size = self.fit_size(width, height, max_bytes, tile=side) if max_bytes is not None else (width, height)
+        return size, side
+
+    def _require_tiler(self) -> Tiler:
+        tiler = self.tiler
+        if tiler is None:
+            raise ValueError(f"{self.family} networks cannot translate in tiles")
+        return tiler
 
     def translate_tensor(self, x01: torch.Tensor) -> torch.Tensor:
         """``N x 3 x H x W`` in [0, 1] -> same shape, float32 in [0, 1], on the input's device."""
@@ -233,32 +281,48 @@ class Inferer:
             y = self._family.translate(self.net, x)
             return y.to(device=x01.device, dtype=torch.float32)
 
-    def translate(self, img: Image.Image, *, max_bytes: float | None = None) -> Image.Image:
+    def translate(self, img: Image.Image, *, max_bytes: float | None = None,
+                  tile: int | str | None = "auto") -> Image.Image:
         """Translate a PIL image of any size and mode.
 
         Returns an image of the input's size: RGB, or RGBA carrying the input's alpha when the
-        input had transparency (alpha band, palette alpha or a transparent colour). With
-        ``max_bytes``, an image whose translation would need more memory is shrunk first to
-        the largest size that fits (``fit_size``), and the result has that size.
+        input had transparency (alpha band, palette alpha or a transparent colour).
+
+        ``max_bytes`` bounds the memory the translation adds. With ``tile="auto"`` (the
+        default), a photo whose whole translation would need more is translated in tiles when
+        the family can (``tiler``; exact for fast style, blended for Pix2Pix), at its own size;
+        a family that cannot tile, or a photo too large even in tiles, is shrunk first to the
+        largest size that fits (``fit_size``), and the result has that size. ``tile=None``
+        never tiles; an int forces tiles of that side (tests use small ones).
         """
         if images.exif_orientation(img) != 1:
             img = ImageOps.exif_transpose(img)
         rgb, alpha = images.split_alpha(img)
-        if max_bytes is not None:
-            size = self.fit_size(rgb.width, rgb.height, max_bytes)
-            if size != rgb.size:
-                log.info("shrinking %dx%d to %dx%d to fit %.0f MiB", *rgb.size, *size, max_bytes / 2**20)
-                rgb = rgb.resize(size, Image.Resampling.LANCZOS)
-                alpha = alpha.resize(size, Image.Resampling.LANCZOS) if alpha is not None else None
+        size, side = self.plan(rgb.width, rgb.height, max_bytes=max_bytes, tile=tile)
+        if size != rgb.size:
+            log.info("shrinking %dx%d to %dx%d to fit %.0f MiB", *rgb.size, *size, max_bytes / 2**20)
+            rgb = rgb.resize(size, Image.Resampling.LANCZOS)
+            alpha = alpha.resize(size, Image.Resampling.LANCZOS) if alpha is not None else None
         started = time.perf_counter()
-        result = images.tensor_to_pil(self.translate_tensor(images.pil_to_tensor(rgb)))
+        if side is None:
+            result = images.tensor_to_pil(self.translate_tensor(images.pil_to_tensor(rgb)))
+        else:
+            result = images.tensor_to_pil(self._translate_tiled(images.pil_to_tensor(rgb), side))
         log.debug(
-            "translated %dx%d image with %s in %.2fs",
+            "translated %dx%d image with %s in %.2fs%s",
             rgb.width, rgb.height, self.family, time.perf_counter() - started,
+            f" in tiles of {side}" if side else "",
         )
         if alpha is not None:
             result.putalpha(alpha)
         return result
+
+    def _translate_tiled(self, x01: torch.Tensor, tile: int) -> torch.Tensor:
+        """``translate_tensor`` done by the family's tiler, eager torch."""
+        tiler = self._require_tiler()
+        with torch.inference_mode():
+            y = tiler.translate(x01.to(device=self.device, dtype=self.dtype), tile)
+            return y.to(device=x01.device, dtype=torch.float32)
 
     @property
     def has_attention(self) -> bool:

@@ -10,7 +10,7 @@ A family is one kind of model (fast style, Pix2Pix, U-GAT-IT, Gatys...). It live
     losses.py     its own losses, if it has any (shared ones are in mlcore.losses)
     data.py       inspect_dataset(root), dataset_inputs(root) and its training dataset
     trainer.py    Task: its mlcore.engine.TrainingTask
-    inferer.py    translate(net, x01) (and attention(net, x01) where it has one)
+    inferer.py    translate(net, x01) (and attention(net, x01), tiler(net) where it has them)
 
 The package and its config module import no torch, so ``import mlcore.registry`` and listing the
 families stay cheap for the command line's ``--help`` and the web admin's forms; the other
@@ -113,6 +113,12 @@ class Family:
         """Run ``net`` on an image batch in the mlcore convention (mlcore.images); any network
         range, fixed input size or padding is the inferer's business."""
         return _module(self.package, "inferer").translate(net, x01)
+
+    def tiler(self, net: nn.Module) -> Any:
+        """How ``net`` translates a photo in tiles (an mlcore.tiling.Tiler), or None: the
+        ``tiler(net)`` of the family's inferer module, where it has one."""
+        hook = getattr(_module(self.package, "inferer"), "tiler", None)
+        return hook(net) if hook is not None else None
 
     @property
     def attention(self) -> Callable[[nn.Module, torch.Tensor], torch.Tensor] | None:

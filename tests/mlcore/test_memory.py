@@ -66,7 +66,7 @@ def test_an_image_too_large_for_the_budget_is_shrunk_keeping_its_shape():
     assert 290 <= width <= 300 and abs(width / height - 1.5) < 0.01
 
     photo = Image.new("RGBA", (1500, 1000), (10, 20, 30, 128))
-    result = net.translate(photo, max_bytes=budget)
+    result = net.translate(photo, max_bytes=budget, tile=None)  # shrinking, not tiling (test_tiling.py)
     assert result.size == (width, height) and result.mode == "RGBA"
     assert net.translate(photo).size == (1500, 1000)  # no budget, no shrinking
 

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from translator import services
-from translator.models import Conversion
+from translator.models import ArtModel, Conversion, Family
 from translator.tasks import run_conversion
 
 pytestmark = pytest.mark.django_db
@@ -95,13 +95,47 @@ def test_a_gatys_job_without_vgg_weights_fails_with_a_reason(user, gatys_model, 
     assert "RESTYLE_VGG19_WEIGHTS" in conversion.error
 
 
-def test_a_photo_too_large_for_the_memory_budget_is_converted_smaller_and_says_so(user, art_model, upload_file, settings):
+def test_a_photo_too_large_to_convert_whole_is_converted_in_tiles_at_its_own_size(
+    user, art_model, upload_file, settings
+):
     from mlcore.inference import Inferer
 
     inferer = Inferer.load(art_model.current_version.checkpoint.path)
-    settings.RESTYLE_CONVERSION_MEMORY_MB = inferer.memory.bytes_for(320, 240) / 2**20
-    # The photo's own size asked for: the memory budget alone shrinks it.
+    budget = inferer.tiled_memory().bytes_for(1280, 960) + 2**20
+    assert inferer.memory.bytes_for(1280, 960) > budget  # whole, it would not fit
+    settings.RESTYLE_CONVERSION_MEMORY_MB = budget / 2**20
+    # The photo's own size asked for: the memory budget alone decides how it is converted.
     conversion = services.create_conversion(owner=user, upload=upload_file(size=(1280, 960)), art_model=art_model,
+                                            output_long_side=None)
+    run_conversion(str(conversion.id))
+    conversion.refresh_from_db()
+    assert conversion.status == Conversion.Status.SUCCEEDED, conversion.error
+    with conversion.result.open("rb") as fh:
+        assert Image.open(io.BytesIO(fh.read())).size == (1280, 960)
+    assert conversion.label == ""
+
+
+def test_a_photo_too_large_for_a_model_that_cannot_tile_is_converted_smaller_and_says_why(
+    user, upload_file, settings, tmp_path
+):
+    import torch
+
+    from mlcore.checkpoint import save_model
+    from mlcore.inference import Inferer
+    from mlcore.ugatit import UGATITConfig
+    from mlcore.ugatit.networks import build as build_ugatit
+
+    torch.manual_seed(0)  # random weights: the size and the words are what is tested
+    config = UGATITConfig(light=True, ngf=4, n_res=1, img_size=64)
+    path = save_model(tmp_path / "light.safetensors", family="ugatit", config=config,
+                      state_dict=build_ugatit(config).state_dict(), meta={"name": "light (tests only)"})
+    model = ArtModel.objects.create(slug="light", name="Light", family=Family.UGATIT, description="test")
+    services.add_model_version(art_model=model, checkpoint_path=path, source="tests")
+    model.refresh_from_db()
+    inferer = Inferer.load(path)
+    assert not inferer.can_tile  # its AdaLIN reads features pooled over the whole picture
+    settings.RESTYLE_CONVERSION_MEMORY_MB = inferer.memory.bytes_for(320, 240) / 2**20
+    conversion = services.create_conversion(owner=user, upload=upload_file(size=(1280, 960)), art_model=model,
                                             output_long_side=None)
     run_conversion(str(conversion.id))
     conversion.refresh_from_db()
@@ -110,6 +144,7 @@ def test_a_photo_too_large_for_the_memory_budget_is_converted_smaller_and_says_s
         width, height = Image.open(io.BytesIO(fh.read())).size
     assert 310 <= width <= 320 and abs(width / height - 4 / 3) < 0.01
     assert f"Converted at {width}×{height}" in conversion.label and "the photo is 1280×960" in conversion.label
+    assert "cannot convert it in parts" in conversion.label
 
 
 def test_a_model_that_cannot_fit_the_memory_budget_fails_in_words_and_the_worker_goes_on(

@@ -48,7 +48,9 @@ def convert(conversion, *, report, should_stop):
 
 def translate_photo(conversion):
     """A feed-forward network (fast style, pix2pix, U-GAT-IT) on the conversion's photo, at the
-    size the conversion asked for (its run time includes that scaling)."""
+    size the conversion asked for (its run time includes that scaling): whole, in tiles when it
+    would not fit in memory whole (mlcore.inference), or shrunk to fit for a model that cannot
+    convert in tiles."""
     from mlcore.images import open_image
 
     from .output_size import fit_long_side
@@ -61,8 +63,11 @@ def translate_photo(conversion):
     result = inferer.translate(image, max_bytes=settings.RESTYLE_CONVERSION_MEMORY_MB * 2**20)
     label = ""
     if result.size != image.size:
+        # Models that convert in tiles keep the photo's size; only the others are shrunk.
+        why = (" This model reads the whole picture at once, so it cannot convert it in parts."
+               if not inferer.can_tile else "")
         label = (f"Converted at {result.width}×{result.height}, the largest this server converts with this "
-                 f"model (the photo is {image.width}×{image.height}).")
+                 f"model (the photo is {image.width}×{image.height}).{why}")
     return Outcome(result, load_seconds, time.perf_counter() - started, label)
 
 
