@@ -22,7 +22,7 @@ import torch
 from PIL import Image, ImageOps
 from torch import nn
 
-from mlcore import images
+from mlcore import images, runtime
 from mlcore.checkpoint import load_model
 from mlcore.memory import MemoryModel
 from mlcore.registry import Family, get_family
@@ -68,7 +68,11 @@ class Inferer:
         meta: dict[str, Any] | None = None,
         device: str | torch.device = "cpu",
         dtype: str | torch.dtype = torch.float32,
+        backend: str = "auto",
     ) -> None:
+        """``backend``: "auto" (ONNX Runtime on CPU in fp32 when it imports and the network
+        passes a parity probe, else eager torch), "torch" (always eager) or "onnxruntime"
+        (``BackendUnavailable`` when it cannot be used); see mlcore.runtime."""
         self._family = get_family(family) if isinstance(family, str) else family
         self._config = config
         self._meta = dict(meta or {})
@@ -76,6 +80,74 @@ class Inferer:
         self.dtype = parse_dtype(dtype)
         self.net = net.to(device=self.device, dtype=self.dtype).eval().requires_grad_(False)
         self._memory: MemoryModel | None = None
+        self._init_backend(backend)
+
+    # --- backend (mlcore.runtime) ---------------------------------------------------------------
+
+    def _init_backend(self, backend: str) -> None:
+        if backend not in runtime.BACKENDS:
+            raise ValueError(f"unknown backend {backend!r} (choose from {', '.join(runtime.BACKENDS)})")
+        self._backend_choice = backend
+        self._backend: str | None = "torch" if backend == "torch" else None
+        self._onnx: runtime.OnnxTranslator | None = None
+        if backend == "torch":
+            return
+        refusal = self._onnx_refusal()
+        if refusal is None:
+            if backend == "onnxruntime":
+                self._resolve_backend()  # now, so that a refusal comes from the constructor
+        elif backend == "onnxruntime":
+            raise runtime.BackendUnavailable(f"cannot run {self.family} on ONNX Runtime: {refusal}")
+        else:
+            log.info("%s runs on eager torch: %s", self.family, refusal)
+            self._backend = "torch"
+
+    def _onnx_refusal(self) -> str | None:
+        if self.device.type != "cpu":
+            return f"ONNX Runtime is used on the CPU only, not {self.device}"
+        if self.dtype != torch.float32:
+            return f"ONNX Runtime is used in fp32 only, not {self.dtype}"
+        if self._family.generator or not self._family.checkpoint:
+            return f"{self._family.label} does not convert photos with a network"
+        return runtime.onnxruntime_available()
+
+    def _resolve_backend(self) -> str:
+        """Export the translate path at the probe shape and check parity (once)."""
+        if self._backend is None:
+            started = time.perf_counter()
+            translator = runtime.OnnxTranslator(self._family, self.net)
+            try:
+                translator.check_parity()
+            except runtime.BackendUnavailable as exc:
+                if self._backend_choice == "onnxruntime":
+                    raise
+                log.warning("%s falls back to eager torch: %s", self.family, exc)
+                self._backend = "torch"
+            else:
+                self._onnx, self._backend = translator, "onnxruntime"
+                log.info("%s runs on ONNX Runtime (export, session and parity probe: %.2fs)",
+                         self.family, time.perf_counter() - started)
+        return self._backend
+
+    @property
+    def backend(self) -> str:
+        """The backend this inferer runs pictures of ``MIN_AUTO_PIXELS`` and more on:
+        "onnxruntime" or "torch" (asking may run the parity probe, once)."""
+        return self._resolve_backend()
+
+    def backend_for(self, height: int, width: int) -> str:
+        """The backend a ``height`` x ``width`` picture runs on ("auto" keeps pictures under
+        ``MIN_AUTO_PIXELS`` on eager torch, where an export would cost more than it saves)."""
+        if self._backend == "torch":
+            return "torch"
+        if self._backend_choice == "auto" and height * width < runtime.MIN_AUTO_PIXELS:
+            return "torch"
+        return self._resolve_backend()
+
+    def _onnx_for(self, x01: torch.Tensor) -> runtime.OnnxTranslator | None:
+        if x01.device.type != "cpu" or self.backend_for(x01.shape[-2], x01.shape[-1]) != "onnxruntime":
+            return None
+        return self._onnx
 
     @classmethod
     def load(
@@ -84,8 +156,10 @@ class Inferer:
         *,
         device: str | torch.device = "cpu",
         dtype: str | torch.dtype = torch.float32,
+        backend: str = "auto",
     ) -> Inferer:
-        """Load a Restyle checkpoint (``CheckpointError`` if it is not one)."""
+        """Load a Restyle checkpoint (``CheckpointError`` if it is not one); ``backend`` as
+        in the constructor."""
         checkpoint = load_model(path, device="cpu")
         family = get_family(checkpoint.family)
         net = family.build(checkpoint.config)
@@ -101,6 +175,7 @@ class Inferer:
             meta=checkpoint.meta,
             device=device,
             dtype=dtype,
+            backend=backend,
         )
 
     @property
@@ -144,6 +219,15 @@ class Inferer:
 
     def translate_tensor(self, x01: torch.Tensor) -> torch.Tensor:
         """``N x 3 x H x W`` in [0, 1] -> same shape, float32 in [0, 1], on the input's device."""
+        onnx = self._onnx_for(x01)
+        if onnx is not None:
+            try:
+                return onnx.translate(x01)
+            except Exception as exc:  # an export or runtime fault at this shape: eager still works
+                if self._backend_choice == "onnxruntime":
+                    raise runtime.BackendUnavailable(f"ONNX Runtime failed on {tuple(x01.shape)}: {exc}") from exc
+                log.warning("%s: ONNX Runtime failed on %s, running eager torch: %s",
+                            self.family, tuple(x01.shape), exc)
         with torch.inference_mode():
             x = x01.to(device=self.device, dtype=self.dtype)
             y = self._family.translate(self.net, x)

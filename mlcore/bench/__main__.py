@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-CASE_MODULES = ("fast_style", "pix2pix", "ugatit", "stylegan2", "memory")
+CASE_MODULES = ("fast_style", "pix2pix", "ugatit", "stylegan2", "memory", "infer")
 CASES = {module.replace("_", "-"): f"mlcore.bench.{module}" for module in CASE_MODULES}
 
 
