@@ -160,7 +160,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
             form = ExportForm(request.POST)
             if not form.is_valid():
                 for field, errors in form.errors.items():
-                    messages.error(request, f"{form.fields[field].label if field in form.fields else field}: {' '.join(errors)}")
+                    messages.error(request, f"{form[field].label if field in form.fields else 'Export'}: {' '.join(errors)}")
             else:
                 self._request_export(request, version, form.cleaned_data)
         return redirect(reverse("admin:translator_modelversion_change", args=[pk]) + "#exports")
