@@ -28,7 +28,7 @@ def change_page(client, version):
 
 
 def export_table(html):
-    match = re.search(r'<table id="export-table">(.*?)</table>', html, re.S)
+    match = re.search(r'<table id="export-table">(.*?)</table>', html, re.DOTALL)
     return match.group(1) if match else ""
 
 

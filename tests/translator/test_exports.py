@@ -138,7 +138,9 @@ def test_an_onnx_export_is_stored_and_onnx_runtime_runs_it_as_pytorch_does(versi
     assert np.abs(got - want).mean() < 1 / 255
     assert np.abs(want - want.mean()).mean() > 1e-3  # the picture is not flat: the match says something
     # The graph takes the exported size only, as the page says.
-    with pytest.raises(Exception):
+    from onnxruntime.capi.onnxruntime_pybind11_state import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="dimensions"):
         session.run(None, {"x": probe(56, 40).numpy()})
 
 

@@ -79,8 +79,8 @@ def request_export(*, version, format, height=512, width=512, user=None):
     height, width = _side(height, "height"), _side(width, "width")
     if refusal := export_refusal(version=version):
         raise ServiceError(refusal)
-    identical = dict(version=version, format=format, height=height, width=width, status__in=ModelExport.ACTIVE)
-    if ModelExport.objects.filter(**identical).exists():
+    if ModelExport.objects.filter(version=version, format=format, height=height, width=width,
+                                  status__in=ModelExport.ACTIVE).exists():
         raise _duplicate(version, format, height, width)
     try:
         with transaction.atomic():
