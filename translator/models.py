@@ -1,8 +1,11 @@
 """The catalogue of models users can choose, their photos, and the conversion jobs."""
+import logging
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 
@@ -526,3 +529,99 @@ class Generation(DeliveredJob):
     @property
     def is_finished(self):
         return self.status in self.FINISHED
+
+
+# --- exports of a version's network (ONNX, TorchScript) -----------------------------------------
+
+
+# Families whose versions export (mlcore.export): one network pass from photo to picture. Not
+# Gatys (no network: an optimisation per photo) nor StyleGAN2 (a generator, not a translator).
+# Kept here, torch-free, for the admin's page; tests/translator/test_exports.py holds it to
+# mlcore's registry.
+EXPORT_FAMILIES = (Family.FAST_STYLE, Family.PIX2PIX, Family.UGATIT)
+
+
+def _export_path(export, filename):
+    return f"versions/{export.version_id}/exports/{filename}"
+
+
+class ModelExport(DeliveredJob):
+    """A version's translate path written as ONNX or TorchScript by a worker, for other runtimes.
+
+    Delivered as a conversion is (DeliveredJob): claimed once with a lease, every write fenced by
+    the claim token. The file takes one input size only (height x width), the one asked for:
+    sizes the family computes in Python are baked into the graph. The worker checks the file
+    against eager PyTorch before it is kept (mae, max_abs, in 0..1 units)."""
+
+    class Format(models.TextChoices):
+        ONNX = "onnx", "ONNX"
+        TORCHSCRIPT = "torchscript", "TorchScript"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Done"
+        FAILED = "failed", "Failed"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+    EXTENSIONS = {Format.ONNX: "onnx", Format.TORCHSCRIPT: "pt"}
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="exports")
+    format = models.CharField(max_length=16, choices=Format.choices)
+    height = models.PositiveIntegerField(default=512, help_text="The one input height the file takes.")
+    width = models.PositiveIntegerField(default=512, help_text="The one input width the file takes.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    file = models.FileField(upload_to=_export_path, blank=True, max_length=300)
+    size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    mae = models.FloatField(null=True, blank=True, help_text="Mean absolute difference from eager PyTorch on the probe (0..1).")
+    max_abs = models.FloatField(null=True, blank=True, help_text="The largest difference there (0..1).")
+    seconds = models.FloatField(null=True, blank=True, help_text="Export and parity check together.")
+    error = models.TextField(blank=True, help_text="Why it failed, in words.")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True, help_text="The Celery worker that took it last.")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "lease_expires_at"]),
+            models.Index(fields=["status", "dispatched_at"]),
+        ]
+        constraints = [
+            # One identical export waiting or running at a time, even for two requests at once.
+            models.UniqueConstraint(
+                fields=["version", "format", "height", "width"], condition=models.Q(status__in=["queued", "running"]),
+                name="one_active_export_per_shape",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.version} {self.get_format_display()} {self.width}x{self.height}"
+
+    @property
+    def is_finished(self):
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    def file_name(self):
+        """What the stored file (and its download) is called: <slug>-v<n>-<w>x<h>.<ext>."""
+        version = self.version
+        return f"{version.art_model.slug}-v{version.number}-{self.width}x{self.height}.{self.EXTENSIONS[self.format]}"
+
+
+@receiver(post_delete, sender=ModelExport)
+def _remove_export_file(sender, instance, **kwargs):
+    """Deleting an export, or its version (CASCADE), removes its file once the rows are surely gone."""
+    if not instance.file:
+        return
+    storage, name = instance.file.storage, instance.file.name
+
+    def remove():
+        try:
+            storage.delete(name)
+        except OSError:
+            logging.getLogger(__name__).warning("could not delete %s", name, exc_info=True)
+
+    transaction.on_commit(remove)

@@ -30,10 +30,11 @@ _process = None
 
 def sweep_once():
     from . import services
+    from .services.exports import sweep_exports
 
     try:
         close_old_connections()
-        counts = services.sweep()
+        counts = {**services.sweep(), "exports": sweep_exports()}
         settled = {kind: {k: v for k, v in c.items() if v} for kind, c in counts.items()}
         if any(settled.values()):
             log.info("sweep: %s", {k: v for k, v in settled.items() if v})

@@ -192,3 +192,40 @@ def run_training(run_id):
         except Exception as exc:
             training_runs.log.exception("run %s failed", run_id)
             services.fail_run(claim=claim, reason=f"{type(exc).__name__}: {exc}")
+
+
+# --- exports of a version's network (ONNX, TorchScript) -----------------------------------------
+
+
+@shared_task(name="translator.tasks.export_model_version", soft_time_limit=1800, time_limit=1860)
+def export_model_version(export_id):
+    """Export one version's network (the admin asked for it). Claimed and leased like a
+    conversion: a second message or a second worker finds it taken; a worker that lost its lease
+    stores nothing. mlcore checks the file against eager PyTorch before it is kept."""
+    from .models import ModelExport
+    from .services import exports
+    from .worker import export
+
+    claim = exports.claim_export(export_id=export_id, worker=export_model_version.request.hostname or "")
+    if claim is None:
+        log.info("export %s was already claimed or removed; nothing to do", export_id)
+        return
+    every = settings.RESTYLE_JOB_LEASE_SECONDS / 3
+    with services.keep_lease(lambda: exports.renew_export_lease(claim=claim), every=every):
+        try:
+            row = ModelExport.objects.select_related("version__art_model").get(pk=export_id)
+            with export.exported(row) as report:
+                done = exports.finish_export(claim=claim, path=report.path, mae=report.mae,
+                                             max_abs=report.max_abs, seconds=report.seconds)
+            if done is None:
+                log.info("export %s was deleted or taken over meanwhile; its file is dropped", export_id)
+        except ModelExport.DoesNotExist:
+            log.info("export %s was deleted while running", export_id)
+        except SoftTimeLimitExceeded:
+            exports.fail_export(claim=claim, reason="The export took too long and was stopped.")
+        except Exception as exc:
+            reason = export.failure_reason(exc, export_id=export_id)
+            if reason is None:
+                log.exception("export %s failed", export_id)
+                reason = f"The export failed unexpectedly ({type(exc).__name__}). Please try again."
+            exports.fail_export(claim=claim, reason=reason)

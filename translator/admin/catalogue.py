@@ -1,12 +1,16 @@
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from .. import services
 from ..files import media_response
-from ..models import ArtModel, ModelVersion
+from ..models import ArtModel, ModelExport, ModelVersion
+from ..services import exports as export_services
 
 
 def _version_preview(version, size="small"):
@@ -97,6 +101,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return [
             path("<int:pk>/preview.jpg", wrap(self.preview), name="translator_modelversion_preview"),
             path("<int:pk>/publish/", wrap(self.publish_view), name="translator_modelversion_publish"),
+            path("<int:pk>/export/", wrap(self.export_view), name="translator_modelversion_export"),
+            path("<int:pk>/exports/<int:export_pk>/download/", wrap(self.export_download),
+                 name="translator_modelversion_export_download"),
         ] + super().get_urls()
 
     def preview(self, request, pk):
@@ -128,8 +135,55 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {**(extra_context or {}),
-                         "publish_url": reverse("admin:translator_modelversion_publish", args=[object_id])}
+                         "publish_url": reverse("admin:translator_modelversion_publish", args=[object_id]),
+                         **self._export_context(request, object_id)}
         return super().change_view(request, object_id, form_url, extra_context)
+
+    # --- exports (ONNX, TorchScript) ------------------------------------------------------------
+
+    def _export_context(self, request, object_id):
+        version = ModelVersion.objects.select_related("art_model").filter(pk=object_id).first()
+        if version is None:
+            return {}
+        return {
+            "export_url": reverse("admin:translator_modelversion_export", args=[version.pk]),
+            "export_form": ExportForm(),
+            "export_refusal": export_services.export_refusal(version=version),
+            "export_rows": [_export_row(e, version) for e in version.exports.select_related("version__art_model")],
+        }
+
+    def export_view(self, request, pk):
+        version = get_object_or_404(ModelVersion.objects.select_related("art_model"), pk=pk)
+        if not self.has_change_permission(request, version):
+            raise PermissionDenied
+        if request.method == "POST":
+            form = ExportForm(request.POST)
+            if not form.is_valid():
+                for field, errors in form.errors.items():
+                    messages.error(request, f"{form[field].label if field in form.fields else 'Export'}: {' '.join(errors)}")
+            else:
+                self._request_export(request, version, form.cleaned_data)
+        return redirect(reverse("admin:translator_modelversion_change", args=[pk]) + "#exports")
+
+    def _request_export(self, request, version, data):
+        try:
+            export = export_services.request_export(version=version, user=request.user, **data)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        except services.ServiceError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"The {export.get_format_display()} export at {export.width}x{export.height} "
+                             "is queued; reload this page to see it finish.")
+
+    def export_download(self, request, pk, export_pk):
+        export = get_object_or_404(ModelExport.objects.select_related("version__art_model"), pk=export_pk, version_id=pk)
+        if not self.has_view_permission(request, export.version):
+            raise PermissionDenied
+        if export.status != ModelExport.Status.SUCCEEDED or not export.file:
+            raise Http404(f"This export has no file (it is {export.get_status_display().lower()}).")
+        return media_response(export.file, what="export", cache="private, no-store",
+                              content_type="application/octet-stream", download=True, filename=export.file_name())
 
     @admin.display(description="Published", boolean=True)
     def published(self, obj):
@@ -148,3 +202,74 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if not obj.labels:
             return "—"
         return format_html_join("", '<p class="caveat">{}</p>', ((label,) for label in obj.labels))
+
+
+# --- exports of a version (ONNX, TorchScript) ---------------------------------------------------
+
+
+class ExportForm(forms.Form):
+    """The version page's export form; the service checks the same bounds and the family."""
+
+    format = forms.ChoiceField(choices=ModelExport.Format.choices, initial=ModelExport.Format.ONNX)
+    width = forms.IntegerField(initial=512, min_value=export_services.MIN_SIDE, max_value=export_services.MAX_SIDE,
+                               help_text="px")
+    height = forms.IntegerField(initial=512, min_value=export_services.MIN_SIDE, max_value=export_services.MAX_SIDE,
+                                help_text="px")
+
+
+def _per_255(value):
+    """A difference in 0..1 units as n/255 ("0.02/255"; "<0.01/255" for a tiny non-zero one)."""
+    scaled = value * 255
+    if 0 < scaled < 0.005:
+        return "<0.01/255"
+    return f"{scaled:.2f}/255"
+
+
+def parity_text(export):
+    """MAE and the largest difference from eager PyTorch, in /255 units, e.g. "0.02/255, max 0.4/255"."""
+    if export.mae is None or export.max_abs is None:
+        return ""
+    return f"{_per_255(export.mae)}, max {_per_255(export.max_abs)}"
+
+
+def _export_row(export, version):
+    """One row of the version page's table of exports."""
+    download = ""
+    if export.status == ModelExport.Status.SUCCEEDED and export.file:
+        download = reverse("admin:translator_modelversion_export_download", args=[version.pk, export.pk])
+    return {"export": export, "parity": parity_text(export), "download": download,
+            "when": export.finished_at or export.created_at}
+
+
+@admin.register(ModelExport)
+class ModelExportAdmin(admin.ModelAdmin):
+    """Every export, read-only (they are asked for on a version's page); deleting one removes its file."""
+
+    list_display = ("version", "format", "size", "status", "parity", "file_size", "requested_by", "created_at")
+    list_filter = ("status", "format")
+    readonly_fields = ("version", "format", "width", "height", "status", "download", "file_size", "parity", "seconds",
+                       "error", "requested_by", "created_at", "started_at", "finished_at", "worker", "attempts", "queue")
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Input (W×H)")
+    def size(self, obj):
+        return f"{obj.width}×{obj.height}"
+
+    @admin.display(description="Parity with PyTorch")
+    def parity(self, obj):
+        return parity_text(obj) or "—"
+
+    @admin.display(description="File size")
+    def file_size(self, obj):
+        return filesizeformat(obj.size_bytes) if obj.size_bytes is not None else "—"
+
+    @admin.display(description="File")
+    def download(self, obj):
+        url = _export_row(obj, obj.version)["download"]
+        return format_html('<a href="{}">{}</a>', url, obj.file_name()) if url else "—"

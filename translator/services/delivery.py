@@ -36,6 +36,7 @@ TASKS = {
     "trainingrun": "translator.tasks.run_training",
     "dataset": "translator.tasks.check_dataset",
     "generation": "translator.tasks.run_generation",
+    "modelexport": "translator.tasks.export_model_version",
 }
 
 
