@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('translator', '0013_generation_cancelling'),
+        ('translator', '0014_conversion_output_size'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
