@@ -23,7 +23,6 @@ cropping them anywhere but at the end (centre crop, say) would shift the image b
 
 from __future__ import annotations
 
-import math
 
 import torch
 import torch.nn.functional as F
@@ -98,6 +97,8 @@ class TransformerNet(nn.Module):
     # Reflection padding needs every side longer than the pad (4 for the 9x9 convs); smaller
     # inputs are first extended to this size by repeating their last row/column.
     _MIN_SIDE = 5
+    # Its translate path exports to one ONNX graph for every picture size (mlcore.runtime).
+    onnx_symbolic_sides = True
 
     def __init__(
         self, channels: tuple[int, int, int] = (32, 64, 128), num_residual_blocks: int = 5
@@ -147,8 +148,12 @@ def same_padding(size: int, kernel_size: int, stride: int) -> tuple[int, int]:
     Output size is ceil(size / stride); when the total padding is odd, the extra pixel goes
     after the image (so stride-2 convs on even sizes pad 0 before and 1 after).
     """
-    out = math.ceil(size / stride)
-    total = max((out - 1) * stride + kernel_size - size, 0)
+    out = -(-size // stride)  # ceil(size / stride) in integers
+    total = (out - 1) * stride + kernel_size - size
+    # Plain integer arithmetic, no branch on the size, so torch.export keeps the sides symbolic
+    # (mlcore.runtime): (out - 1) * stride >= size - stride, so total >= kernel_size - stride.
+    if kernel_size < stride:
+        total = max(total, 0)
     return total // 2, total - total // 2
 
 

@@ -127,7 +127,7 @@ def test_a_parity_failure_with_onnxruntime_forced_is_refused(monkeypatch):
 
 
 def test_an_export_that_fails_at_one_shape_runs_that_shape_eager(monkeypatch, caplog):
-    family, config, net = _build("johnson")
+    family, config, net = _build("ml5")  # exported per picture shape
     inferer = Inferer(net, family=family, config=config)
     assert inferer.backend == "onnxruntime"
     calls = []
@@ -147,7 +147,42 @@ def test_an_export_that_fails_at_one_shape_runs_that_shape_eager(monkeypatch, ca
     assert len(calls) == 1, "a shape that failed is not exported again"
 
 
-def test_sessions_are_kept_per_shape_in_a_bounded_lru():
+def test_transformer_net_runs_every_size_on_one_graph_with_symbolic_sides():
+    family, _, net = _build("johnson")
+    translator = runtime.OnnxTranslator(family, net.eval())
+    translator.check_parity()
+    assert translator.dynamic and translator.dynamic_refusal is None
+    for shape in [(1, 3, 257, 383), (1, 3, 300, 200), (1, 3, 64, 97)]:
+        x = _picture(shape)
+        with torch.inference_mode():
+            want = family.translate(net, x)
+        assert (translator.translate(x) - want).abs().mean().item() <= 1 / 255, shape
+    assert translator.shapes == [], "no per-shape export was needed"
+    small = _picture((1, 3, 40, 70))  # under DYNAMIC_MIN_SIDE: a graph of its own shape
+    translator.translate(small)
+    assert translator.shapes == [(1, 3, 40, 70)]
+
+
+@pytest.mark.parametrize("name", ["ml5", "pix2pix"])
+def test_networks_whose_graphs_depend_on_the_size_are_exported_per_picture_shape(name):
+    family, _, net = _build(name)
+    translator = runtime.OnnxTranslator(family, net.eval())
+    translator.check_parity()
+    assert not translator.dynamic and "exported per picture shape" in translator.dynamic_refusal
+    assert translator.shapes == [runtime.PROBE_SHAPE]
+
+
+def test_a_graph_with_symbolic_sides_that_is_wrong_at_the_probe_sizes_is_not_used(monkeypatch):
+    real = backend_module.run_session
+    # Right at the example size only, as a graph with a size baked in would be.
+    monkeypatch.setattr(backend_module, "run_session",
+                        lambda session, x: real(session, x) if x.shape[-1] != 190 else (real(session, x) + 0.5).clamp(0, 1))
+    family, _, net = _build("johnson")
+    translator = runtime.OnnxTranslator(family, net.eval())
+    translator.check_parity()
+    assert not translator.dynamic and "differs from eager torch" in translator.dynamic_refusal
+    assert translator.shapes == [runtime.PROBE_SHAPE], "the static probe took over"
+
     family, _, net = _build("johnson")
     translator = runtime.OnnxTranslator(family, net.eval(), max_sessions=2)
     for shape in [(1, 3, 40, 40), (1, 3, 41, 40), (1, 3, 40, 40), (1, 3, 42, 40)]:
