@@ -137,6 +137,10 @@ class EdgesCase:
         with tempfile.TemporaryDirectory(prefix="mlcore-bench-edges-") as scratch:
             photos = {image: load_photo(args.data / "images" / "content" / image, args.long_side)
                       for image in args.images}
+            small = [f"{i} ({p.shape[-1]}x{p.shape[-2]})" for i, p in photos.items() if min(p.shape[-2:]) < INTERIOR[1]]
+            if small:
+                parser.error(f"photos need both sides of at least {INTERIOR[1]} px for the interior lines: "
+                             + ", ".join(small))
             for style in args.styles:
                 net = load_style(styles_dir / style, Path(scratch))
                 run(net, photos[args.images[0]], baseline)  # warm-up: the first run allocates
