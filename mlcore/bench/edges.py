@@ -30,7 +30,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mlcore.bench.harness import Column, Report, Table, add_output_options, machine, ratio
+from mlcore.bench.harness import (
+    Column,
+    Report,
+    Table,
+    add_output_options,
+    machine,
+    ratio,
+)
 
 STYLES = ("la_muse", "rain_princess", "scream", "udnie", "wave", "wreck", "mathura", "matilde_perez", "matta")
 IMAGES = ("chelsea.png", "hubble_deep_field.jpg", "astronaut.png")
@@ -128,10 +135,10 @@ class EdgesCase:
         line = (f"inputs: {len(args.styles)} ml5.js styles x {', '.join(args.images)} (shrunk to long side "
                 f"{args.long_side}); edge band {args.bands[0]} lines, interior lines {INTERIOR[0]}-{INTERIOR[1]}; "
                 f"fp32, cpu; baseline {mode_name(baseline)}, modes {', '.join(inputs['modes'])}")
-        notes = ("stripe roughness = mean |colour step| between neighbouring lines parallel to a side (each "
+        notes = (("stripe roughness = mean |colour step| between neighbouring lines parallel to a side (each "
                  "line's mean colour), levels per line; edge band on the worst side, interior = the same side's "
                  f"lines {INTERIOR[0]}-{INTERIOR[1]}; ratio = baseline / mode (higher: smoother border); "
-                 "band/interior about 1 or below: no stripes; time = the mode's / the baseline's",)
+                 "band/interior about 1 or below: no stripes; time = the mode's / the baseline's"),)
         report = Report(case=name, json_to=args.json, machine=machine("cpu"), inputs=inputs, inputs_line=line,
                         table=TABLE, notes=notes)
         with tempfile.TemporaryDirectory(prefix="mlcore-bench-edges-") as scratch:

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["translate", "EDGE_PAD", "EDGE_MODES", "run_padded", "pad_image"]
+__all__ = ["EDGE_MODES", "EDGE_PAD", "pad_image", "run_padded", "translate"]
 
 # Pixels mirrored out on each side in "reflect" mode, chosen by measurement (README, "Edges of
 # the ml5.js styles"; ``python -m mlcore.bench edges --modes reflect:32 reflect:48 reflect:64

@@ -30,7 +30,7 @@ def test_it_prints_the_machine_the_inputs_the_exact_baseline_the_fix_and_their_r
     assert status == 0, out
     assert out.startswith("machine: ")
     assert "inputs: 1 ml5.js styles x chelsea.png" in out and "baseline exact, modes reflect:48, reflect:32" in out
-    assert re.search(r"^la_muse\s+chelsea\.png\s+451x300 reflect:48\s+\w/\w\s+[\d.]+\s+[\d.]+\s+[\d.]+x", out, re.M), out
+    assert re.search(r"^la_muse\s+chelsea\.png\s+451x300 reflect:48\s+\w/\w\s+[\d.]+\s+[\d.]+\s+[\d.]+x", out, re.MULTILINE), out
     default, narrow = figures["rows"]
     assert default["mode"] == "reflect:48" and default["baseline"]["worst_side"] in ("right", "bottom")
     # The stripes of La Muse go; a 32-pixel margin leaves some (README: "Edges of the ml5.js styles").

@@ -205,7 +205,7 @@ def test_the_margin_takes_the_stripes_off_the_nine_published_networks(published,
     photo = load_photo(chelsea_path, 512)  # 451 x 300
     ratios, report = {}, []
     for style, net in published.items():
-        exact_band, exact_inner = stripes(net, photo, "exact")
+        exact_band, _ = stripes(net, photo, "exact")
         band, inner = stripes(net, photo, "reflect")
         ratios[style] = exact_band / band
         report.append(f"{style}: {exact_band:.2f} -> {band:.2f} ({ratios[style]:.2f}x), interior {inner:.2f}")
