@@ -13,7 +13,10 @@ margin changes (the instance norms' statistics include it). ``edges="exact"`` ru
 on the photo as it is: TensorFlow's result, to float rounding.
 
 Everything here is traceable (``torch.onnx.export``): constant pad amounts for a given input
-size, and no branch on the pixels.
+size, and no branch on the pixels; an export at a fixed size runs under ONNX Runtime as here
+(tests/mlcore/test_fast_style_edges.py). (An export with dynamic height and width did not end
+within 400 s on the development machine, in the exact mode too: the networks' own 'SAME'
+arithmetic on symbolic sizes, not the margin.)
 """
 
 from __future__ import annotations
