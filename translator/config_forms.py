@@ -147,7 +147,8 @@ def config_initial(config):
     for field in type(config).describe_fields():
         value = data
         for part in field.name.split("."):
-            value = value[part]
+            # A field a config leaves out of its data at the default (FastStyleConfig.edges).
+            value = value.get(part, field.default) if isinstance(value, dict) else value
         if _listed_as_text(_optional(field.schema)[0]):
             value = ", ".join(str(v) for v in value)
         initial[PREFIX + field.name] = value

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import Field
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from mlcore.config import Config, setting
 
 Variant = Literal["johnson", "engstrom"]
 VARIANTS = get_args(Variant)
 Width = Annotated[int, Field(ge=1)]
+Edges = Literal["reflect", "exact"]
+EDGES = get_args(Edges)
+DEFAULT_EDGES: Edges = "reflect"
 
 
 class FastStyleConfig(Config):
@@ -29,6 +32,23 @@ class FastStyleConfig(Config):
         (32, 64, 128), "widths after the 9x9 input conv and after each of the two stride-2 downsampling convs"
     )
     num_residual_blocks: int = setting(5, "residual blocks at the lowest resolution (1/4 of the input)", ge=0)
+    # How an engstrom network meets the picture's border (mlcore.fast_style.inferer; johnson
+    # networks pad by reflection in every layer and ignore it). Checkpoints written before the
+    # field existed have no key and get the default.
+    edges: Edges = setting(
+        DEFAULT_EDGES,
+        "engstrom only: reflect (mirror the photo's border out before the network and crop back: "
+        "no coloured stripes along the edges); exact (TensorFlow's arithmetic, for parity with ml5.js)",
+    )
+
+    @model_serializer(mode="wrap")
+    def _edges_only_when_chosen(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Left out at its default, so a config written before the field existed is written back
+        # to the same text: a resumed training run compares its checkpoint's config text.
+        data = handler(self)
+        if self.edges == DEFAULT_EDGES:
+            data.pop("edges", None)
+        return data
 
 
 VGG16_STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")

@@ -35,8 +35,9 @@ __all__ = ["TransformerNet", "EngstromNet", "build"]
 
 def build(config: FastStyleConfig) -> nn.Module:
     """A freshly initialised network for ``config``."""
-    cls = EngstromNet if config.variant == "engstrom" else TransformerNet
-    return cls(channels=config.channels, num_residual_blocks=config.num_residual_blocks)
+    if config.variant == "engstrom":
+        return EngstromNet(config.channels, config.num_residual_blocks, edges=config.edges)
+    return TransformerNet(channels=config.channels, num_residual_blocks=config.num_residual_blocks)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,12 +232,16 @@ class EngstromNet(nn.Module):
     """Logan Engstrom's fast-style-transfer network (the ml5.js checkpoints).
 
     Input RGB in 0..255 without normalisation; output tanh(x) * 150 + 127.5 clipped to 0..255.
+    ``forward`` is TensorFlow's arithmetic whatever ``edges`` says: ``edges`` (the config's
+    setting) tells mlcore.fast_style.inferer.translate how to meet the picture's border.
     """
 
     def __init__(
-        self, channels: tuple[int, int, int] = (32, 64, 128), num_residual_blocks: int = 5
+        self, channels: tuple[int, int, int] = (32, 64, 128), num_residual_blocks: int = 5,
+        edges: str = "exact",
     ) -> None:
         super().__init__()
+        self.edges = edges
         c1, c2, c3 = channels
         self.conv1 = SameConv2d(3, c1, 9, 1)
         self.in1 = TFInstanceNorm2d(c1)

@@ -35,6 +35,16 @@ def wave_checkpoint(wave_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture(scope="session")
+def wave_exact_checkpoint(wave_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The imported wave style with ``edges="exact"``: TensorFlow's arithmetic, for parity."""
+    from mlcore.checkpoint import load_model, save_model
+
+    model = load_model(wave_checkpoint)
+    return save_model(tmp_path_factory.mktemp("ckpt") / "wave-exact.safetensors", family=model.family,
+                      config=model.config.replace(edges="exact"), state_dict=model.state_dict, meta=model.meta)
+
+
+@pytest.fixture(scope="session")
 def content_folder(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shared content photos, shrunk to 72 px on the shorter side, in a temporary folder
     with a subfolder and all three formats (jpg, png, webp): a small training set."""

@@ -51,7 +51,9 @@ def test_the_estimate_matches_the_memory_a_real_translation_takes(family, config
 
 def test_memory_grows_with_the_pixels_for_a_fully_convolutional_network_and_not_for_a_fixed_size_one():
     fast = inferer(variant="engstrom").memory
-    assert 600 < fast.per_pixel < 900  # 32 channels of float32 at full size, a few alive at once
+    # 32 channels of float32 at full size, a few alive at once; the reflect margin's pixels
+    # (48 on each side, mlcore.fast_style.inferer) add about a quarter at the fitted sizes.
+    assert 750 < fast.per_pixel < 1100
     # Full U-GAT-IT runs at its training size: only the resized image grows with the photo.
     ugatit = inferer("ugatit", light=False).memory
     assert ugatit.per_pixel < 60 and ugatit.fixed > 50 * MiB

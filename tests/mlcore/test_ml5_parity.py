@@ -1,4 +1,5 @@
-"""The imported ml5.js network computes what TensorFlow computes.
+"""The imported ml5.js network computes what TensorFlow computes (in its ``edges="exact"``
+mode; the default mirrors a margin out first, tests/mlcore/test_fast_style_edges.py).
 
 The reference below is written from TensorFlow's definitions, in NumPy (float64, HWC), and
 reads the raw ``Variable_N`` files itself, so it shares no code with mlcore's importer or
@@ -118,10 +119,10 @@ def test_reference_transposed_conv_is_the_adjoint_of_the_same_conv():
     assert np.sum(conv2d_same(a, w, 2) * b) == pytest.approx(np.sum(a * conv2d_transpose_same(b, w, 2)))
 
 
-def test_full_chelsea_image_matches_the_tensorflow_reference(wave_checkpoint, wave_dir, chelsea_path):
+def test_full_chelsea_image_matches_the_tensorflow_reference(wave_exact_checkpoint, wave_dir, chelsea_path):
     img = open_image(chelsea_path)
     assert img.size == (451, 300)  # odd width: TF computes 452 columns, we return 451
-    inferer = Inferer.load(wave_checkpoint)
+    inferer = Inferer.load(wave_exact_checkpoint)
     expected = reference(img, wave_dir) / 255.0
 
     ours = np.asarray(inferer.translate(img), dtype=np.float64) / 255.0
@@ -136,9 +137,9 @@ def test_full_chelsea_image_matches_the_tensorflow_reference(wave_checkpoint, wa
     assert error.max() < 0.1 / 255, f"float max error {error.max() * 255:.5f}/255 (limit 0.1/255)"
 
 
-def test_odd_height_crop_matches_the_tensorflow_reference(wave_checkpoint, wave_dir, chelsea_path):
+def test_odd_height_crop_matches_the_tensorflow_reference(wave_exact_checkpoint, wave_dir, chelsea_path):
     img = open_image(chelsea_path).crop((100, 50, 250, 151))  # 150 x 101: odd height, even width
-    inferer = Inferer.load(wave_checkpoint)
+    inferer = Inferer.load(wave_exact_checkpoint)
 
     ours = inferer.translate_tensor(pil_to_tensor(img))[0].permute(1, 2, 0).double().numpy()
     expected = reference(img, wave_dir) / 255.0
@@ -150,10 +151,10 @@ def test_odd_height_crop_matches_the_tensorflow_reference(wave_checkpoint, wave_
 
 
 @pytest.mark.parametrize("size", [(1, 1), (3, 6), (9, 5)])
-def test_tiny_images_match_the_tensorflow_reference(wave_checkpoint, wave_dir, size):
+def test_tiny_images_match_the_tensorflow_reference(wave_exact_checkpoint, wave_dir, size):
     rng = np.random.default_rng(sum(size))
     img = Image.fromarray(rng.integers(0, 256, size=(*size, 3), dtype=np.uint8))
-    inferer = Inferer.load(wave_checkpoint)
+    inferer = Inferer.load(wave_exact_checkpoint)
 
     ours = inferer.translate_tensor(pil_to_tensor(img))[0].permute(1, 2, 0).double().numpy()
     expected = reference(img, wave_dir) / 255.0
