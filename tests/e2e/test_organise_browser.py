@@ -78,6 +78,7 @@ def test_a_person_stars_a_photo_and_filters_to_favourites(gallery, sized_page):
     expect(star).to_have_attribute("aria-pressed", "true")
     assert list(Conversion.objects.filter(favourite=True)) == [made["chelsea.png"]]
 
+    page.get_by_text("Sort, filter and search").click()
     page.get_by_label("Favourites only").check()
     page.get_by_role("button", name="Apply").click()
     expect(page).to_have_url(re.compile(r"/gallery/\?.*favourites=on"))  # a filtered gallery is a link

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from .. import selectors, services, zips
 from ..models import Album
 from .errors import ErrorSerializer
+from .pagination import Pagination
 from .renderers import ZipRenderer
 
 
@@ -103,6 +104,8 @@ class AlbumViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Retrie
     serializer_class = AlbumSerializer
     queryset = Album.objects.none()  # for the schema generator; requests use get_queryset
     lookup_value_regex = r"\d+"
+    # One user's albums: a short list, one page (as the model catalogue). An album's items are paged.
+    pagination_class = None
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -145,8 +148,11 @@ class AlbumViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Retrie
 
         album = self.get_object()
         if request.method == "GET":
-            page = self.paginate_queryset(selectors.album_conversions(album=album))
-            return self.get_paginated_response(ConversionSerializer(page, many=True, context={"request": request}).data)
+            paginator = Pagination()
+            page = paginator.paginate_queryset(selectors.album_conversions(album=album), request, view=self)
+            return paginator.get_paginated_response(
+                ConversionSerializer(page, many=True, context={"request": request}).data
+            )
         _, chosen = selection(request)
         if request.method == "POST":
             changed = services.add_to_album(album=album, conversions=chosen)
