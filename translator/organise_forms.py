@@ -6,6 +6,7 @@ writing is services.albums.
 from datetime import datetime, time, timedelta
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 
 from . import selectors
@@ -112,6 +113,13 @@ class BulkForm(forms.Form):
         action = cleaned.get("action")
         if not self.ids:
             raise forms.ValidationError("Select at least one photo first.")
+        # Checked before any query, so a request naming thousands of ids costs nothing.
+        limit = settings.RESTYLE_ZIP_MAX_ITEMS
+        if len(self.ids) > limit and action == "zip":
+            raise forms.ValidationError(
+                f"A zip holds at most {limit} items; you chose {len(self.ids)}. Download them in parts.")
+        if len(self.ids) > limit:
+            raise forms.ValidationError(f"At most {limit} photos at once; you chose {len(self.ids)}.")
         if action == "add" and not cleaned.get("album") and not (cleaned.get("new_album") or "").strip():
             self.add_error("album", "Choose the album to add them to, or name a new one.")
         if action == "remove" and not cleaned.get("from_album"):

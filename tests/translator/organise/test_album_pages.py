@@ -129,3 +129,16 @@ def test_an_anonymous_visitor_is_sent_to_log_in(client, album, make_conversion):
         response = getattr(client, method)(url, data)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/"), url
     assert Album.objects.count() == 1
+
+
+def test_the_albums_list_shows_only_my_own(client, other_user, album):
+    services.create_album(owner=other_user, name="Bob's birds")
+    client.force_login(other_user)
+    page = client.get(reverse("translator:albums")).content.decode()
+    assert "Bob&#x27;s birds" in page and "Holidays" not in page
+
+
+def test_an_album_page_offers_to_remove_the_selected_photos_from_it(alice, album, make_conversion):
+    services.add_to_album(album=album, conversions=[make_conversion()])
+    page = alice.get(album.get_absolute_url()).content.decode()
+    assert f'name="from_album" value="{album.id}"' in page and "Remove from this album" in page

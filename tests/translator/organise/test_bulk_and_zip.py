@@ -113,6 +113,9 @@ def test_a_zip_of_nothing_finished_or_too_many_items_is_a_400(alice, make_conver
     response = alice.post(BULK, {"action": "zip", "ids": three})
     assert response.status_code == 400
     assert "A zip holds at most 2 items; you chose 3." in response.content.decode()
+    response = alice.post(BULK, {"action": "delete", "confirmed": "1", "ids": three})
+    assert response.status_code == 400 and "At most 2 photos at once; you chose 3." in response.content.decode()
+    assert Conversion.objects.count() == 4
 
 
 def test_the_zip_streams_without_holding_the_files_or_the_zip_in_memory(alice, make_conversion):
