@@ -268,11 +268,14 @@ class Conversion(DeliveredJob):
     worker_device = models.CharField(
         max_length=100, blank=True, help_text="What that worker ran it on, e.g. cpu or cuda:0 (its GPU's name)."
     )
+    favourite = models.BooleanField(default=False, help_text="Starred by its owner (the gallery's favourites filter).")
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["owner", "-created_at"]),
+            # "Favourites only" is one owner's starred rows.
+            models.Index(fields=["owner", "favourite"], name="conversion_owner_favourite"),
             # The sweeper's two questions: whose lease ran out, which waiting job needs a message.
             models.Index(fields=["status", "lease_expires_at"]),
             models.Index(fields=["status", "dispatched_at"]),
@@ -302,6 +305,41 @@ class Conversion(DeliveredJob):
         if self.started_at:
             return (self.started_at - self.created_at).total_seconds()
         return None
+
+
+# --- albums (organising a gallery) ----------------------------------------------------------
+
+
+class Album(models.Model):
+    """A named set of one user's conversions; deleting it leaves the conversions alone."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="albums")
+    name = models.CharField(max_length=100)
+    items = models.ManyToManyField(Conversion, through="AlbumItem", related_name="albums", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="unique_album_name_per_owner")]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("translator:album", args=[self.id])
+
+
+class AlbumItem(models.Model):
+    """One conversion in one album, and when it was put there (an album page lists by it)."""
+
+    album = models.ForeignKey(Album, on_delete=models.CASCADE, related_name="album_items")
+    conversion = models.ForeignKey(Conversion, on_delete=models.CASCADE, related_name="album_items")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-added_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["album", "conversion"], name="unique_album_item")]
 
 
 # --- training -------------------------------------------------------------------------------

@@ -21,3 +21,10 @@ class BinaryFileRenderer(ImageFileRenderer):
 
     media_type = "application/octet-stream"
     format = "bin"
+
+
+class ZipRenderer(ImageFileRenderer):
+    """Lets clients that send `Accept: application/zip` download a zip; errors go out as JSON text."""
+
+    media_type = "application/zip"
+    format = "zip"

@@ -143,7 +143,7 @@ class ConversionSerializer(serializers.ModelSerializer):
             "label", "photo", "original_url", "style_image", "style_image_url", "intermediate_url",
             "result_url", "thumbnail_url", "latent_url", "output_size", "result_width", "result_height",
             "created_at", "started_at", "finished_at", "load_seconds", "run_seconds",
-            "worker", "worker_device",
+            "worker", "worker_device", "favourite",
         ]
         read_only_fields = fields
         extra_kwargs = {
@@ -154,6 +154,7 @@ class ConversionSerializer(serializers.ModelSerializer):
             "run_seconds": {"help_text": "Seconds the worker spent converting: scaling the photo and running the network."},
             "worker": {"help_text": "The Celery worker that took the job last (empty until one has)."},
             "worker_device": {"help_text": "What that worker ran it on: cpu, or cuda:N with the GPU's name."},
+            "favourite": {"help_text": "Starred by you (PATCH it to change; list with ?favourite=true)."},
         }
 
     def _file_url(self, obj, kind):
@@ -315,3 +316,9 @@ class MixRequestSerializer(serializers.Serializer):
     layers = serializers.CharField(help_text="coarse, middle or fine.")
     truncation = serializers.JSONField(required=False, help_text="For seed sources; default: source A's, else 0.7.")
     noise_mode = serializers.CharField(required=False, help_text="Default: source A's, else const.")
+
+
+class ConversionUpdateSerializer(serializers.Serializer):
+    """What a PATCH of a conversion may change: its favourite star."""
+
+    favourite = serializers.BooleanField(help_text="true to star it, false to unstar it.")

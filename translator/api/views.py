@@ -18,11 +18,20 @@ from ..files import conversion_file_response
 from ..models import Conversion
 from .errors import ErrorSerializer
 from .filters import ConversionFilter
-from .renderers import BinaryFileRenderer, ImageFileRenderer
+from .organise import (
+    ZIP_RESPONSE,
+    BulkDeleteResultSerializer,
+    SelectionSerializer,
+    ZipRequestSerializer,
+    selection,
+    zip_response,
+)
+from .renderers import BinaryFileRenderer, ImageFileRenderer, ZipRenderer
 from .serializers import (
     ArtModelSerializer,
     ConversionCreateSerializer,
     ConversionSerializer,
+    ConversionUpdateSerializer,
     SignupSerializer,
     TokenRequestSerializer,
     TokenSerializer,
@@ -56,6 +65,7 @@ class ApiRoot(APIView):
                 "models": reverse("api:model-list", request=request),
                 "conversions": reverse("api:conversion-list", request=request),
                 "generations": reverse("api:generation-list", request=request),
+                "albums": reverse("api:album-list", request=request),
                 "token": reverse("api:token", request=request),
                 "signup": reverse("api:signup", request=request),
                 "me": reverse("api:me", request=request),
@@ -163,6 +173,8 @@ DOWNLOAD_PARAM = OpenApiParameter(
 class ConversionViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):
+    # PATCH changes the favourite star only (partial_update); there is no PUT.
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     serializer_class = ConversionSerializer
     filterset_class = ConversionFilter
     lookup_value_regex = UUID_PATTERN
@@ -203,6 +215,36 @@ class ConversionViewSet(
 
     def perform_destroy(self, instance):
         services.delete_conversion(conversion=instance)
+
+    # --- organising: the favourite star, bulk delete, zip (translator/api/organise.py) ---------
+
+    @extend_schema(
+        summary="Star or unstar a conversion", request=ConversionUpdateSerializer,
+        responses={200: ConversionSerializer, **errors(400, 401, 404)},
+    )
+    def partial_update(self, request, pk=None):
+        conversion = self.get_object()
+        data = ConversionUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.set_favourite(conversion=conversion, favourite=data.validated_data["favourite"])
+        return Response(ConversionSerializer(conversion, context={"request": request}).data)
+
+    @extend_schema(
+        summary="Delete several conversions and their files", request=SelectionSerializer,
+        responses={200: BulkDeleteResultSerializer, **errors(400, 401, 404)},
+    )
+    @action(detail=False, methods=["post"], url_path="bulk-delete")
+    def bulk_delete(self, request):
+        _, chosen = selection(request)
+        return Response({"deleted": services.delete_conversions(conversions=chosen)})
+
+    @extend_schema(
+        summary="Download conversions as a zip (streamed)", request=ZipRequestSerializer,
+        responses={**ZIP_RESPONSE, **errors(400, 401, 404)},
+    )
+    @action(detail=False, methods=["post"], url_path="zip", renderer_classes=[JSONRenderer, ZipRenderer])
+    def zip(self, request):
+        return zip_response(request)
 
     @extend_schema(
         summary="Cancel a queued or running conversion",
