@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     the favourite star on a conversion. Only adds tables and a column with a default."""
 
     dependencies = [
-        ('translator', '0014_conversion_output_size'),
+        ('translator', '0015_model_exports'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
