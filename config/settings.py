@@ -262,6 +262,10 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"RESTYLE_REDIS_URL has a bad port ({exc}): {REDIS_URL!r}") from None
 
+# --- Organising the gallery (albums, bulk actions, zip downloads) ----------------------------------
+# The most items one zip download (or one bulk action) may take: a clear 400 beyond it.
+RESTYLE_ZIP_MAX_ITEMS = env.int("RESTYLE_ZIP_MAX_ITEMS", default=200, minimum=1)
+
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -152,8 +152,109 @@ def shared_conversion(*, link, conversion_id=None):
     return get_object_or_404(_shareable(Conversion.objects.select_related("art_model", "photo")), id=link.conversion_id)
 
 
-def shareable_album_for(*, user, album_id):
-    """The user's own album, for making a link to it, or Http404."""
+
+# --- organising the gallery: sort, filter, search, albums --------------------------------------
+
+# The gallery's sort choices and what they order by; each ends with newest first, so equal keys
+# keep a stable order across pages.
+ORDERINGS = {
+    "newest": ("Newest first", ("-created_at", "-id")),
+    "oldest": ("Oldest first", ("created_at", "id")),
+    "name": ("Name A–Z", ("photo_name", "-created_at", "-id")),
+    "model": ("Model", ("art_model__name", "-created_at", "-id")),
+}
+PERIODS = {"week": "This week", "month": "This month"}
+
+
+def period_start(*, period, now=None):
+    """When "this week" (Monday 00:00) or "this month" (the 1st, 00:00) began, in the site's time zone."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    today = timezone.localtime(now or timezone.now()).replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "week":
+        return today - timedelta(days=today.weekday())
+    if period == "month":
+        return today.replace(day=1)
+    raise ValueError(f"unknown period {period!r}")
+
+
+def filter_conversions(*, user, **narrowing):
+    """The user's conversions, narrowed and sorted as the gallery asks (see narrow_conversions)."""
+    return narrow_conversions(rows=conversions_for(user=user), **narrowing)
+
+
+def narrow_conversions(
+    *, rows, ordering="newest", model=None, album=None, favourite=False, q="", since=None, until=None
+):
+    """`rows` (an owner-scoped queryset of conversions) narrowed and sorted: the gallery's form
+    and the API's list filters both come here.
+
+    model: a catalogue entry (or its slug); album: an album of the same owner; favourite:
+    starred only; q: part of the photo's file name, any case; since/until: aware datetimes,
+    until exclusive; ordering: a key of ORDERINGS (None leaves the order alone).
+    """
+    from django.db.models.functions import Lower
+
+    if model:
+        rows = rows.filter(art_model__slug=model) if isinstance(model, str) else rows.filter(art_model=model)
+    if album:
+        rows = rows.filter(album_items__album=album)
+    if favourite:
+        rows = rows.filter(favourite=True)
+    if q and q.strip():
+        rows = rows.filter(photo__original_name__icontains=q.strip())
+    if since:
+        rows = rows.filter(created_at__gte=since)
+    if until:
+        rows = rows.filter(created_at__lt=until)
+    if ordering is None:
+        return rows
+    _, order = ORDERINGS.get(ordering) or ORDERINGS["newest"]
+    return rows.annotate(photo_name=Lower("photo__original_name")).order_by(*order)
+
+
+def models_in_gallery(*, user):
+    """The catalogue entries the user has conversions of (the model filter's choices)."""
+    return ArtModel.objects.filter(conversions__owner=user).distinct().order_by("name")
+
+
+def albums_for(*, user):
+    """The user's albums with `item_count`, by name."""
+    from django.db.models import Count
+
     from .models import Album
 
-    return get_object_or_404(Album.objects.filter(owner=user), id=album_id)
+    return Album.objects.filter(owner=user).annotate(item_count=Count("album_items")).order_by("name", "id")
+
+
+def album_for(*, user, album_id):
+    """The user's own album, or Http404: another user's album does not exist for them."""
+    return get_object_or_404(albums_for(user=user), id=album_id)
+
+
+def album_conversions(*, album):
+    """An album's conversions, last added first."""
+    return conversions_for(user=album.owner).filter(album_items__album=album).order_by(
+        "-album_items__added_at", "-created_at"
+    )
+
+
+def albums_of(*, conversion):
+    """The albums (of its owner) a conversion is in."""
+    return albums_for(user=conversion.owner).filter(album_items__conversion=conversion)
+
+
+def selected_conversions(*, user, ids):
+    """The user's conversions among `ids` (a bulk selection), newest first; ids that are not
+    the user's, or not conversions at all, are not there."""
+    import uuid
+
+    valid = []
+    for value in ids:
+        try:
+            valid.append(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    return conversions_for(user=user).filter(id__in=valid).order_by("-created_at", "-id")

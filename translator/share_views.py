@@ -76,7 +76,7 @@ def _target(request):
     try:
         if conversion_id:
             return selectors.conversion_for(user=request.user, conversion_id=conversion_id), None
-        return None, selectors.shareable_album_for(user=request.user, album_id=int(album_id))
+        return None, selectors.album_for(user=request.user, album_id=int(album_id))
     except (ValidationError, ValueError):  # not a UUID / not a number: no such thing
         raise Http404("There is no such item of yours.")
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import generate_views, share_views, views
+from . import generate_views, organise_views, share_views, views
 
 app_name = "translator"
 
@@ -10,6 +10,14 @@ urlpatterns = [
     path("gallery/<uuid:conversion_id>/", views.detail, name="detail"),
     path("gallery/<uuid:conversion_id>/delete", views.delete, name="delete"),
     path("gallery/<uuid:conversion_id>/cancel", views.cancel, name="cancel"),
+    # Organising: favourites, albums, bulk actions (translator/organise_views.py).
+    path("gallery/bulk", organise_views.bulk, name="bulk"),
+    path("gallery/<uuid:conversion_id>/favourite", organise_views.favourite, name="favourite"),
+    path("gallery/<uuid:conversion_id>/add-to-album", organise_views.add_to_album, name="add_to_album"),
+    path("albums/", organise_views.albums, name="albums"),
+    path("albums/<int:album_id>/", organise_views.album, name="album"),
+    path("albums/<int:album_id>/rename", organise_views.album_rename, name="album_rename"),
+    path("albums/<int:album_id>/delete", organise_views.album_delete, name="album_delete"),
     path("gallery/<uuid:conversion_id>/<str:kind>", views.conversion_file, name="file"),
     path("generate/", generate_views.generate, name="generate"),
     path("generate/<uuid:batch>/", generate_views.grid, name="grid"),

@@ -14,6 +14,8 @@ from . import selectors, services
 from .api.throttles import SignupThrottle, UploadThrottle
 from .files import conversion_file_response, media_response
 from .forms import ConversionForm, SignupForm
+from .models import Conversion
+from .organise_forms import GalleryFilterForm
 from .request_limits import refusal_for
 from .web_throttle import refuse_if_over
 
@@ -56,21 +58,29 @@ def upload(request):
 @login_required
 @require_GET
 def gallery(request):
-    page = Paginator(selectors.conversions_for(user=request.user), GALLERY_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    # Sort, filter and search (translator/organise_forms.py); a parameter it cannot read is a 400
+    # that says which, with the form to put it right.
+    filters = GalleryFilterForm(request.GET, user=request.user)
+    valid = filters.is_valid()
+    rows = selectors.filter_conversions(user=request.user, **filters.narrowing()) if valid else Conversion.objects.none()
+    page = Paginator(rows, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
     # Saved generated images (StyleGAN2) have a section of their own above the conversions.
     generated = Paginator(selectors.saved_generations_for(user=request.user), GALLERY_PAGE_SIZE).get_page(
         request.GET.get("generated")
     )
-    return render(request, "translator/gallery.html", {"page": page, "generated": generated})
+    return render(request, "translator/gallery.html", {
+        "page": page, "generated": generated, "filters": filters, "albums": selectors.albums_for(user=request.user),
+    }, status=200 if valid else 400)
 
 
 @login_required
 @require_GET
 def detail(request, conversion_id):
     conversion = selectors.conversion_for(user=request.user, conversion_id=conversion_id)
-    return render(request, "translator/detail.html", {"conversion": conversion})
+    return render(request, "translator/detail.html", {
+        "conversion": conversion, "albums": selectors.albums_for(user=request.user),
+        "conversion_albums": selectors.albums_of(conversion=conversion),
+    })
 
 
 @login_required

@@ -3,6 +3,15 @@
 Views, API views, admin actions and tasks stay thin and call these. Arguments are keyword-only.
 One module per subject; the names are gathered here so callers say `services.create_conversion`.
 """
+from .albums import (
+    add_to_album,
+    create_album,
+    delete_album,
+    delete_conversions,
+    remove_from_album,
+    rename_album,
+    set_favourite,
+)
 from .catalogue import add_model_version, import_model, render_model_preview, set_model_preview, set_version_device_class
 from .conversions import (
     cancel_conversion,
@@ -74,6 +83,13 @@ def sweep():
 
 
 __all__ = [
+    "create_album",
+    "rename_album",
+    "delete_album",
+    "add_to_album",
+    "remove_from_album",
+    "set_favourite",
+    "delete_conversions",
     "MixSource",
     "create_grid",
     "create_mix",
