@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from . import generations, views
+from . import generations, shares, views
 
 app_name = "api"
 
@@ -10,6 +10,7 @@ router = SimpleRouter()
 router.register("models", views.ArtModelViewSet, basename="model")
 router.register("conversions", views.ConversionViewSet, basename="conversion")
 router.register("generations", generations.GenerationViewSet, basename="generation")
+router.register("shares", shares.ShareLinkViewSet, basename="share")
 
 urlpatterns = [
     path("", views.ApiRoot.as_view(), name="root"),
