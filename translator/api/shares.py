@@ -2,10 +2,11 @@
 one. Thin: services.create_share_link checks the choices, as it does for the site's form."""
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from .. import selectors, services
 from ..models import ShareLink
@@ -111,3 +112,82 @@ class ShareLinkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def revoke(self, request, pk=None):
         link = services.revoke_share_link(link=self.get_object())
         return Response(ShareLinkSerializer(link, context={"request": request}).data)
+
+
+# --- what anyone with a link sees, as JSON (for an app that opens shared links) ------------------
+
+
+class SharedItemSerializer(serializers.Serializer):
+    id = serializers.UUIDField(allow_null=True, help_text="The item's id within an album link; null for an item link.")
+    model = serializers.CharField(help_text="The name of the model that made it.")
+    page_url = serializers.CharField(help_text="Its shared page.")
+    result_url = serializers.CharField()
+    thumbnail_url = serializers.CharField(allow_null=True)
+    original_url = serializers.CharField(allow_null=True, help_text="The photo without its metadata, if the owner included it.")
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+
+
+class SharedSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["item", "album"])
+    album = serializers.CharField(allow_null=True, help_text="The album's name (album links).")
+    owner = serializers.CharField(allow_null=True, help_text="The owner's user name, only if they chose to show it.")
+    items = SharedItemSerializer(many=True)
+
+
+def _shared_item(request, link, conversion):
+    from django.urls import reverse
+
+    def url(name, *args):
+        return request.build_absolute_uri(reverse(f"translator:{name}", args=[link.token, *args]))
+
+    if link.is_album:
+        files = ("shared_album_file", conversion.id)
+        page = url("shared_album_item", conversion.id)
+    else:
+        files = ("shared_file",)
+        page = url("shared")
+    return {
+        "id": conversion.id if link.is_album else None,
+        "model": conversion.art_model.name,
+        "page_url": page,
+        "result_url": url(*files, "result"),
+        "thumbnail_url": url(*files, "thumbnail") if conversion.thumbnail else None,
+        "original_url": url("shared_file", "original") if link.include_original and not link.is_album else None,
+        "width": conversion.result_width,
+        "height": conversion.result_height,
+    }
+
+
+class SharedView(APIView):
+    """A share link's contents, for anyone with the token (no authentication); a revoked, expired
+    or unknown token is the same 404."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+
+    @extend_schema(summary="What a share link shows (no authentication)", responses={200: SharedSerializer, **errors(404)}, auth=[])
+    def get(self, request, token):
+        from django.http import Http404
+
+        try:
+            link = selectors.live_share_link(token=token)
+            conversions = list(selectors.shared_album_items(link=link)) if link.is_album else [
+                selectors.shared_conversion(link=link)
+            ]
+        except Http404:
+            raise NotFound(selectors.SHARE_NOT_FOUND)
+        return Response({
+            "kind": "album" if link.is_album else "item",
+            "album": link.album.name if link.is_album else None,
+            "owner": link.owner.username if link.show_owner else None,
+            "items": [_shared_item(request, link, conversion) for conversion in conversions],
+        })
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        from ..share_views import SHARE_HEADERS
+
+        response = super().finalize_response(request, response, *args, **kwargs)
+        for name, value in SHARE_HEADERS.items():
+            response[name] = value
+        return response

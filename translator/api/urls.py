@@ -17,6 +17,7 @@ urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="token"),
     path("auth/signup/", views.SignupView.as_view(), name="signup"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("shared/<slug:token>/", shares.SharedView.as_view(), name="shared"),
     path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
     # The split view serves its start-up script from a URL of its own: no inline script, so the
     # page works under the site's Content-Security-Policy.

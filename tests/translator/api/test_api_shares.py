@@ -100,3 +100,44 @@ def test_an_unfinished_conversion_or_an_albums_original_is_refused(alice_api, co
     answer = alice_api.post("/api/v1/shares/", {"album": album.id, "include_original": True}, format="json")
     assert answer.status_code == 400 and "include_original" in answer.json()["fields"]
     assert not ShareLink.objects.exists()
+
+
+def test_anyone_reads_an_item_links_contents_as_json_without_the_owners_name(finished, link_to):
+    conversion = finished()
+    link = link_to(conversion, include_original=True)
+    answer = APIClient().get(f"/api/v1/shared/{link.token}/")
+    assert answer.status_code == 200 and answer["Cache-Control"] == "private, no-store"
+    assert answer["Referrer-Policy"] == "no-referrer"
+    body = answer.json()
+    assert body["kind"] == "item" and body["owner"] is None and body["album"] is None
+    [item] = body["items"]
+    assert item["model"] == "Tiny" and item["id"] is None
+    assert item["result_url"] == f"http://testserver/s/{link.token}/result"
+    assert item["original_url"] == f"http://testserver/s/{link.token}/original"
+    assert (item["width"], item["height"]) == (conversion.result_width, conversion.result_height)
+    assert "alice" not in answer.content.decode() and "IMG_0042" not in answer.content.decode()
+
+
+def test_an_album_links_json_lists_its_items_now(finished, album_of, link_to):
+    kept, removed, elsewhere = finished(), finished(), finished()
+    album = album_of("Walk", kept, removed)
+    album_of("Other", elsewhere)
+    link = link_to(album, show_owner=True)
+    album.album_items.filter(conversion=removed).delete()
+    body = APIClient().get(f"/api/v1/shared/{link.token}/").json()
+    assert body["kind"] == "album" and body["album"] == "Walk" and body["owner"] == "alice"
+    assert [item["id"] for item in body["items"]] == [str(kept.id)]
+    assert body["items"][0]["original_url"] is None
+    assert APIClient().get(body["items"][0]["result_url"]).status_code == 200
+
+
+def test_a_revoked_links_json_is_the_same_404_as_an_unknown_token(finished, link_to):
+    link = link_to(finished())
+    from translator import services
+
+    services.revoke_share_link(link=link)
+    revoked = APIClient().get(f"/api/v1/shared/{link.token}/")
+    unknown = APIClient().get("/api/v1/shared/" + "x" * 32 + "/")
+    assert revoked.status_code == unknown.status_code == 404
+    assert revoked.json() == unknown.json()
+    assert revoked.json()["message"] == "This link does not exist, or it no longer does."

@@ -288,6 +288,9 @@ def test_deleting_the_album_deletes_its_links(anonymous, finished, album_of, lin
 
 def test_the_owner_makes_an_album_link_without_an_original_choice(alice, finished, album_of):
     album = album_of("Shared", finished())
+    album_page = alice.get(album.get_absolute_url()).content.decode()
+    assert "Share a link" in album_page and f'name="album" value="{album.id}"' in album_page
+    assert "Include the original" not in album_page
     form = alice.get(reverse("translator:share_new"), {"album": album.id})
     assert form.status_code == 200 and b"Include the original" not in form.content
     answer = alice.post(reverse("translator:share_new"), {"album": album.id, "expiry": "30", "show_owner": "on"})
