@@ -14,6 +14,7 @@ from translator import services
 from translator.models import Conversion, ShareLink
 
 from .conftest import wait_for
+from .test_csp_browser import LISTEN
 
 pytestmark = pytest.mark.e2e
 
@@ -43,11 +44,13 @@ def test_the_owner_shares_a_result_a_logged_out_visitor_sees_it_until_it_is_revo
     visitor_context = browser.new_context(base_url=live_server.url, viewport=viewport)  # never logged in
     try:
         page = owner_context.new_page()
+        page.add_init_script(LISTEN)  # collects Content-Security-Policy refusals on every page
         page.goto("/accounts/login/")
         page.get_by_label("Username").fill("rosalind")
         page.get_by_label("Password").fill("rosalind-password-1")
         page.get_by_role("button", name="Log in").click()
         page.goto(conversion.get_absolute_url())
+        assert page.evaluate("window.__cspViolations") == []
         page.get_by_text("Share a link").click()
         page.get_by_label("In 7 days").check()
         page.get_by_role("button", name="Make a link").click()
@@ -64,7 +67,10 @@ def test_the_owner_shares_a_result_a_logged_out_visitor_sees_it_until_it_is_revo
         assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], box
         assert url_field.bounding_box()["x"] + url_field.bounding_box()["width"] <= viewport["width"]
 
+        assert page.evaluate("window.__cspViolations") == []
+
         visitor = visitor_context.new_page()
+        visitor.add_init_script(LISTEN)
         visitor.goto(f"/s/{link.token}/")
         expect(visitor.get_by_role("heading", name="Made with The Great Wave")).to_be_visible()
         picture = visitor.locator("img[data-shared-result]")
@@ -84,6 +90,7 @@ def test_the_owner_shares_a_result_a_logged_out_visitor_sees_it_until_it_is_revo
         assert_no_metadata(served.body())
         link.refresh_from_db()
         assert link.views == 1
+        assert visitor.evaluate("window.__cspViolations") == []
 
         page.get_by_role("button", name="Revoke").click()
         expect(page.locator(f"#share-{link.id} [data-share-state]")).to_have_text("Revoked")
