@@ -297,3 +297,20 @@ def test_the_owner_makes_an_album_link_without_an_original_choice(alice, finishe
     assert answer.status_code == 302
     link = ShareLink.objects.get()
     assert link.album == album and link.conversion is None and link.show_owner and not link.include_original
+
+
+# --- the admin ----------------------------------------------------------------------------------
+
+
+def test_an_admin_revokes_a_users_link_and_it_answers_404(admin_client, anonymous, finished, link_to):
+    link = link_to(finished())
+    listing = admin_client.get("/admin/translator/sharelink/")
+    assert listing.status_code == 200 and b"alice" in listing.content
+    assert admin_client.get("/admin/translator/sharelink/add/").status_code == 403
+    answer = admin_client.post(
+        "/admin/translator/sharelink/", {"action": "revoke", "_selected_action": [link.id]}, follow=True
+    )
+    assert answer.status_code == 200 and b"Revoked 1 link(s)" in answer.content
+    link.refresh_from_db()
+    assert link.revoked_at is not None
+    assert anonymous.get(f"/s/{link.token}/").status_code == 404
