@@ -663,3 +663,68 @@ def _remove_export_file(sender, instance, **kwargs):
             logging.getLogger(__name__).warning("could not delete %s", name, exc_info=True)
 
     transaction.on_commit(remove)
+
+
+# --- share links (unlisted pages of one result or one album, viewable logged out) -----------------
+
+
+class ShareLink(models.Model):
+    """An unlisted link to one conversion's result or to one album: /s/<token>/.
+
+    The token is the whole secret (secrets.token_urlsafe(24): 192 random bits, nothing to guess
+    or enumerate). It is stored as it is, not hashed, because the owner must be able to copy the
+    link again from their Shares page; a reader of the database could open the shared pictures,
+    but such a reader has the media storage's names in the same rows anyway. Revoking or
+    expiring keeps the row (the Shares page lists it as such); deleting the conversion or the
+    album deletes its links (CASCADE), so no link outlives what it shows.
+    """
+
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="share_links")
+    conversion = models.ForeignKey(
+        Conversion, null=True, blank=True, on_delete=models.CASCADE, related_name="share_links"
+    )
+    album = models.ForeignKey(Album, null=True, blank=True, on_delete=models.CASCADE, related_name="share_links")
+    include_original = models.BooleanField(
+        default=False, help_text="An item's link also shows the photo it was made from (its metadata stripped)."
+    )
+    show_owner = models.BooleanField(default=False, help_text="The shared page names the owner.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    views = models.PositiveIntegerField(default=0, help_text="How many times the shared page was opened.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(conversion__isnull=False, album__isnull=True)
+                    | models.Q(conversion__isnull=True, album__isnull=False)
+                ),
+                name="share_link_one_target",
+            )
+        ]
+        indexes = [models.Index(fields=["owner", "-created_at"])]
+
+    def __str__(self):
+        return f"share of {self.album or self.conversion}"
+
+    def get_absolute_url(self):
+        return reverse("translator:shared", args=[self.token])
+
+    @property
+    def is_album(self):
+        return self.album_id is not None
+
+    def is_live(self, *, now=None):
+        """Whether the link opens: not revoked and not past its expiry."""
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+    @property
+    def state(self):
+        """active, expired or revoked, for the Shares page and the API."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "active" if self.is_live() else "expired"

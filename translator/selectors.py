@@ -87,6 +87,72 @@ def conversion_with_latent_for(*, user, conversion_id):
     )
 
 
+# --- share links ---------------------------------------------------------------------------------
+
+# One answer for every token that opens nothing (unknown, revoked, expired, its thing deleted), so
+# a visitor cannot tell which: the same 404 page for all.
+SHARE_NOT_FOUND = "This link does not exist, or it no longer does."
+
+
+def share_links_for(*, user):
+    from .models import ShareLink
+
+    return ShareLink.objects.filter(owner=user).select_related(
+        "conversion__art_model", "conversion__photo", "album"
+    )
+
+
+def share_link_for(*, user, link_id):
+    """The user's own share link, or Http404."""
+    return get_object_or_404(share_links_for(user=user), id=link_id)
+
+
+def live_share_link(*, token):
+    """The link `token` names if it opens now (not revoked, not expired), or Http404."""
+    from django.db.models import Q
+    from django.http import Http404
+    from django.utils import timezone
+
+    from .models import ShareLink
+
+    link = (
+        ShareLink.objects.filter(token=token, revoked_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .select_related("owner", "conversion__art_model", "conversion__photo", "album")
+        .first()
+    )
+    if link is None:
+        raise Http404(SHARE_NOT_FOUND)
+    return link
+
+
+def _shareable(conversions):
+    return conversions.filter(status=Conversion.Status.SUCCEEDED).exclude(result="")
+
+
+def shared_album_items(*, link):
+    """The finished results in the link's album now, newest addition first: an item taken out
+    of the album, or deleted, is no longer shared."""
+    return _shareable(Conversion.objects.filter(album_items__album=link.album_id)).select_related(
+        "art_model"
+    ).order_by("-album_items__added_at", "-created_at")
+
+
+def shared_conversion(*, link, conversion_id=None):
+    """The conversion a live link shows: an item link's own (conversion_id None), or one that
+    is in an album link's album now; Http404 otherwise (another album's item, a removed one)."""
+    from django.http import Http404
+
+    if link.is_album:
+        if conversion_id is None:
+            raise Http404(SHARE_NOT_FOUND)
+        return get_object_or_404(shared_album_items(link=link), id=conversion_id)
+    if conversion_id is not None:
+        raise Http404(SHARE_NOT_FOUND)
+    return get_object_or_404(_shareable(Conversion.objects.select_related("art_model", "photo")), id=link.conversion_id)
+
+
+
 # --- organising the gallery: sort, filter, search, albums --------------------------------------
 
 # The gallery's sort choices and what they order by; each ends with newest first, so equal keys

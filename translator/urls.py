@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import generate_views, organise_views, views
+from . import generate_views, organise_views, share_views, views
 
 app_name = "translator"
 
@@ -28,4 +28,12 @@ urlpatterns = [
     path("generated/<uuid:generation_id>/mix", generate_views.mix, name="generation_mix"),
     path("generated/<uuid:generation_id>/<str:kind>", generate_views.generation_file, name="generation_file"),
     path("models/<slug:slug>/preview", views.model_preview, name="model_preview"),
+    # Share links: the owner's pages, then what anyone with a link may open (share_views).
+    path("shares/", share_views.shares, name="shares"),
+    path("shares/new", share_views.new_share, name="share_new"),
+    path("shares/<int:link_id>/revoke", share_views.revoke_share, name="share_revoke"),
+    path("s/<slug:token>/", share_views.shared_page, name="shared"),
+    path("s/<slug:token>/<uuid:conversion_id>/", share_views.shared_album_item, name="shared_album_item"),
+    path("s/<slug:token>/<uuid:conversion_id>/<str:kind>", share_views.shared_album_file, name="shared_album_file"),
+    path("s/<slug:token>/<str:kind>", share_views.shared_file, name="shared_file"),
 ]

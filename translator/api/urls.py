@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from . import generations, organise, views
+from . import generations, organise, shares, views
 
 app_name = "api"
 
@@ -11,12 +11,14 @@ router.register("models", views.ArtModelViewSet, basename="model")
 router.register("conversions", views.ConversionViewSet, basename="conversion")
 router.register("generations", generations.GenerationViewSet, basename="generation")
 router.register("albums", organise.AlbumViewSet, basename="album")
+router.register("shares", shares.ShareLinkViewSet, basename="share")
 
 urlpatterns = [
     path("", views.ApiRoot.as_view(), name="root"),
     path("auth/token/", views.TokenView.as_view(), name="token"),
     path("auth/signup/", views.SignupView.as_view(), name="signup"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("shared/<slug:token>/", shares.SharedView.as_view(), name="shared"),
     path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
     # The split view serves its start-up script from a URL of its own: no inline script, so the
     # page works under the site's Content-Security-Policy.

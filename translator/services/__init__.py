@@ -55,6 +55,7 @@ from .generations import (
     save_generation,
     sweep_generations,
 )
+from .sharing import create_share_link, record_share_view, revoke_share_link
 from .training import (
     beat,
     claim_run,
@@ -148,4 +149,7 @@ __all__ = [
     "sweep_runs",
     "delete_run_files",
     "publish_version",
+    "create_share_link",
+    "revoke_share_link",
+    "record_share_view",
 ]
