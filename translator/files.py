@@ -46,6 +46,7 @@ def conversion_file_response(conversion, kind, *, download=False):
         raise Http404(f"This conversion has no {kind} file (it is {conversion.get_status_display().lower()}).")
     stem = (conversion.photo.original_name.rsplit(".", 1)[0] or "photo")[:80]
     ext = field.name.rsplit(".", 1)[-1]
+    ext = "jpg" if ext == "jpeg" else ext  # photos are stored as .jpeg; people know .jpg
     if kind == "original":
         name = f"{stem}.{ext}"
     elif kind == "style":
