@@ -16,6 +16,7 @@ from translator import services
 from translator.models import ArtModel, Conversion, Photo
 
 from .test_browser import login
+from .test_csp_browser import LISTEN
 
 pytestmark = pytest.mark.e2e
 
@@ -28,9 +29,14 @@ def sized_page(request, browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport=VIEWPORTS[request.param], has_touch=phone)
     context.set_default_timeout(30_000)
     page = context.new_page()
+    page.add_init_script(LISTEN)  # the slider and the viewer set their styles within the site's CSP
     page.phone = phone
     yield page
     context.close()
+
+
+def nothing_refused(page):
+    assert page.evaluate("window.__cspViolations") == []
 
 
 @pytest.fixture
@@ -110,6 +116,7 @@ def test_the_before_after_slider_moves_with_the_arrow_keys_and_the_pointer(sized
     expect(page.locator("[data-side-by-side]")).to_be_visible()
     expect(slider).to_be_hidden()
     expect(page.get_by_role("button", name="Side by side")).to_have_attribute("aria-pressed", "true")
+    nothing_refused(page)
 
 
 def test_the_result_opens_in_a_full_size_viewer_that_zooms_pans_and_closes(sized_page, finished):
@@ -149,6 +156,7 @@ def test_the_result_opens_in_a_full_size_viewer_that_zooms_pans_and_closes(sized
     expect(viewer).to_be_hidden()
     expect(page.get_by_role("link", name="Open the converted image at full size")).to_be_focused()
     assert Conversion.objects.count() == 1  # looking changes nothing stored
+    nothing_refused(page)
 
 
 def test_try_another_style_converts_the_stored_photo_with_another_model(sized_page, finished, data_dir):
