@@ -198,6 +198,7 @@
     if (!linkResult() || !toggle.hidden) return;
     if (!after.getAttribute("src")) after.src = resultUrl;
     toggle.hidden = false;
+    root.querySelectorAll("[data-enable-on-success]").forEach((button) => { button.disabled = false; });
     toggle.querySelector("[data-viewer-button]").addEventListener("click", open);
     setPosition(Number(range.value));
     show("compare");

@@ -171,6 +171,8 @@ def test_try_another_style_converts_the_stored_photo_with_another_model(sized_pa
     page.get_by_role("button", name="Convert this photo").click()
     expect(page.get_by_role("heading", name="amber.jpg")).to_contain_text(udnie.name)
     expect(page.locator("[data-status]")).to_have_text("Done", timeout=120_000)
+    # Its record arrived with the result: it can be run again without reloading the page.
+    expect(page.get_by_role("button", name="Run again")).to_be_enabled()
     expect(page.locator("img[data-compare-after]")).to_have_js_property("naturalWidth", 512)
 
     new = Conversion.objects.exclude(pk=finished.pk).get()
