@@ -50,6 +50,11 @@
   shapeStage(Number(compare.dataset.width), Number(compare.dataset.height));
   after.addEventListener("load", () => shapeStage(after.naturalWidth, after.naturalHeight));
 
+  // Side by side first (what the page shows without scripts); a person's choice is kept for the next page.
+  const VIEW_KEY = "restyle.compareView";
+  function savedView() {
+    try { return window.localStorage.getItem(VIEW_KEY) === "compare" ? "compare" : "side"; } catch (e) { return "side"; }
+  }
   function show(view) {
     const comparing = view === "compare";
     compare.hidden = !comparing;
@@ -61,7 +66,10 @@
     });
   }
   toggle.querySelectorAll("[data-view]").forEach((button) => {
-    button.addEventListener("click", () => show(button.dataset.view));
+    button.addEventListener("click", () => {
+      show(button.dataset.view);
+      try { window.localStorage.setItem(VIEW_KEY, button.dataset.view); } catch (e) { /* private mode: not kept */ }
+    });
   });
 
   // --- the full-size viewer -----------------------------------------------------------------
@@ -201,7 +209,7 @@
     root.querySelectorAll("[data-enable-on-success]").forEach((button) => { button.disabled = false; });
     toggle.querySelector("[data-viewer-button]").addEventListener("click", open);
     setPosition(Number(range.value));
-    show("compare");
+    show(savedView());
   }
   ready();
   new MutationObserver(ready).observe(root, {childList: true, subtree: true});

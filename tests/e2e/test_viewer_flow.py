@@ -84,6 +84,9 @@ def test_the_before_after_slider_moves_with_the_arrow_keys_and_the_pointer(sized
     open_detail(page, finished)
     assert (finished.photo.width, finished.result_width, finished.result_height) == (1080, 512, 512)
     slider = page.get_by_label("Before / after: drag the picture or use the arrow keys")
+    expect(page.locator("[data-side-by-side]")).to_be_visible()  # first, as without scripts
+    expect(slider).to_be_hidden()
+    page.get_by_role("button", name="Before / after").click()
     expect(slider).to_be_visible()
     expect(page.locator("[data-side-by-side]")).to_be_hidden()
     after = page.locator("img[data-compare-after]")
@@ -116,6 +119,9 @@ def test_the_before_after_slider_moves_with_the_arrow_keys_and_the_pointer(sized
     expect(page.locator("[data-side-by-side]")).to_be_visible()
     expect(slider).to_be_hidden()
     expect(page.get_by_role("button", name="Side by side")).to_have_attribute("aria-pressed", "true")
+    page.get_by_role("button", name="Before / after").click()
+    page.reload()  # the choice is kept for the next page
+    expect(slider).to_be_visible()
     nothing_refused(page)
 
 
@@ -124,7 +130,6 @@ def test_the_result_opens_in_a_full_size_viewer_that_zooms_pans_and_closes(sized
 
     page = sized_page
     open_detail(page, finished)
-    page.get_by_role("button", name="Side by side").click()
     page.get_by_role("link", name="Open the converted image at full size").click()
     viewer = page.get_by_role("dialog", name="The converted image at full size")
     expect(viewer).to_be_visible()
