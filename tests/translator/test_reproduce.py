@@ -218,3 +218,27 @@ def test_a_withdrawn_model_is_refused(noisy_conversion, second_model):
     with pytest.raises(services.ServiceError, match="is not available"):
         services.restyle_conversion(owner=noisy_conversion.owner, conversion=noisy_conversion, art_model=second_model)
     assert Conversion.objects.count() == 1
+
+
+def test_a_stylegan2_projection_run_again_uses_its_seed_and_gives_identical_pixels(
+    user, stylegan2_model, projection_settings, upload_file
+):
+    first = services.create_conversion(owner=user, upload=upload_file(size=(48, 40), noise=True), art_model=stylegan2_model)
+    assert first.seed is not None
+    run_conversion(str(first.id))
+    first.refresh_from_db()
+    assert first.run_settings["family_settings"]["steps"] == 6
+    assert first.checkpoint_sha256 == stylegan2_model.current_version.checkpoint_sha256
+    # A changed server setting does not change a run again: it projects with what was recorded.
+    projection_settings.RESTYLE_PROJECTION_STEPS = 2
+    again = services.run_again(owner=user, conversion=first)
+    run_conversion(str(again.id))
+    assert np.array_equal(result_pixels(first), result_pixels(again))
+    assert again.run_settings["family_settings"]["steps"] == 6
+    projection_settings.RESTYLE_PROJECTION_STEPS = 6
+    other = Conversion.objects.create(
+        owner=user, photo=first.photo, art_model=first.art_model, model_version=first.model_version,
+        seed=first.seed + 1, queue=first.queue,
+    )
+    run_conversion(str(other.id))
+    assert not np.array_equal(result_pixels(first), result_pixels(other))  # the seed is what makes them the same
