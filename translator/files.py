@@ -11,6 +11,8 @@ From the object store a file is streamed as it arrives (translator/storage_reads
 bytes go out before the last are fetched, and no copy of it is held in memory or on disk.
 """
 import logging
+import unicodedata
+from urllib.parse import quote
 
 from django.http import FileResponse, Http404
 
@@ -44,6 +46,7 @@ def conversion_file_response(conversion, kind, *, download=False):
         raise Http404(f"This conversion has no {kind} file (it is {conversion.get_status_display().lower()}).")
     stem = (conversion.photo.original_name.rsplit(".", 1)[0] or "photo")[:80]
     ext = field.name.rsplit(".", 1)[-1]
+    ext = "jpg" if ext == "jpeg" else ext  # photos are stored as .jpeg; people know .jpg
     if kind == "original":
         name = f"{stem}.{ext}"
     elif kind == "style":
@@ -51,8 +54,11 @@ def conversion_file_response(conversion, kind, *, download=False):
     elif kind == "latent":
         name = f"{stem}-{conversion.art_model.slug}-latent.{ext}"
         download = True  # data for mlcore (or NVlabs' tools), not something a browser shows
+    elif kind == "result":
+        # What a person saves: named after the photo and the model, as they read them on the page.
+        name = f"{stem} - {conversion.art_model.name}.{ext}"
     else:
-        name = f"{stem}-{conversion.art_model.slug}.{ext}"
+        name = f"{stem} - {conversion.art_model.name} ({kind}).{ext}"
     # The progress image changes under the same URL while a slow job runs.
     cache = "private, no-cache" if kind == "intermediate" else "private, max-age=3600"
     content_type = CONTENT_TYPES.get(photo.format) if photo else None
@@ -71,6 +77,8 @@ def media_response(field, *, what, cache, content_type=None, download=False, fil
         raise Http404(f"The {what} is missing: it is no longer in storage.")
     content_type = content_type or _EXTENSION_TYPES.get(field.name.rsplit(".", 1)[-1].lower(), "application/octet-stream")
     response = FileResponse(handle, as_attachment=download, filename=filename or "", content_type=content_type)
+    if filename:
+        response["Content-Disposition"] = content_disposition(filename, download=download)
     if length is not None:  # a stream has no size FileResponse can find: the store's answer gives it
         response["Content-Length"] = length
         response.block_size = STREAM_BLOCK_SIZE
@@ -92,3 +100,23 @@ def generation_file_response(generation, kind, *, download=False):
         field, what=f"{kind} file", cache="private, max-age=3600", content_type=content_type,
         download=download or kind == "latent", filename=f"{stem}.{ext}",
     )
+
+
+def content_disposition(filename, *, download):
+    """The Content-Disposition of a file named `filename`, whatever characters it holds.
+
+    RFC 6266: `filename*` carries the name in UTF-8, percent-encoded (RFC 5987), for every
+    browser of the last decade; `filename` is an ASCII stand-in for older clients (accents
+    dropped, anything else an underscore). Control characters and path separators, which a
+    client could take for a folder, are removed from both; a name left empty becomes "image".
+    """
+    clean = "".join(
+        ch for ch in unicodedata.normalize("NFC", filename) if unicodedata.category(ch)[0] != "C" and ch not in "/\\"
+    ).strip().lstrip(".")
+    clean = clean or "image"
+    fallback = "".join(
+        ch if " " <= ch <= "~" and ch not in '"\\%' else "_"
+        for ch in unicodedata.normalize("NFKD", clean) if not unicodedata.combining(ch)
+    )
+    kind = "attachment" if download else "inline"
+    return f'{kind}; filename="{fallback}"; filename*=UTF-8\'\'{quote(clean, safe="")}'

@@ -44,6 +44,20 @@ class ConversionForm(forms.Form):
     )
 
 
+class RestyleForm(forms.Form):
+    """"Try another style" on a conversion's page: the model to convert the same stored photo with."""
+
+    art_model = forms.ModelChoiceField(
+        queryset=selectors.available_models(),
+        label="Try another style",
+        empty_label=None,
+        error_messages={
+            "required": "Choose a model.",
+            "invalid_choice": "That model is not available. Choose another one.",
+        },
+    )
+
+
 class SignupForm(UserCreationForm):
     class Meta(UserCreationForm.Meta):
         fields = ("username", "email")

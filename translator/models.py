@@ -49,6 +49,9 @@ GENERATOR_FAMILIES = {Family.STYLEGAN2}
 STYLE_IMAGE_FAMILIES = {Family.GATYS}
 # Families that run a slow optimisation per image, on a queue of their own.
 SLOW_FAMILIES = {Family.GATYS, Family.STYLEGAN2}
+# Families whose conversions start from random numbers (Gatys' noise start, a StyleGAN2
+# projection's noise): each conversion records its seed, so "Run again" makes the same pixels.
+SEEDED_FAMILIES = {Family.GATYS, Family.STYLEGAN2}
 
 
 class DeviceClass(models.TextChoices):
@@ -269,6 +272,24 @@ class Conversion(DeliveredJob):
         max_length=100, blank=True, help_text="What that worker ran it on, e.g. cpu or cuda:0 (its GPU's name)."
     )
     favourite = models.BooleanField(default=False, help_text="Starred by its owner (the gallery's favourites filter).")
+    # --- reproduce (translator.reproduce): what "Run again" needs to make the same pixels ---
+    seed = models.PositiveBigIntegerField(
+        null=True, blank=True,
+        help_text="The seed of its random start (Gatys' noise, a StyleGAN2 projection's noise); empty for "
+        "families that use no randomness.",
+    )
+    checkpoint_sha256 = models.CharField(
+        max_length=64, blank=True,
+        help_text="The SHA-256 of the model version's checkpoint it ran with (recorded by the worker); for a run "
+        "again, the one its worker must find.",
+    )
+    run_settings = models.JSONField(
+        default=dict, blank=True, help_text="The settings it ran with, recorded by the worker (translator.reproduce)."
+    )
+    reproduces = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reproductions",
+        help_text="The conversion this one runs again (same photo, version, settings and seed).",
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -12,12 +12,23 @@ def available_models():
 
 
 def conversions_for(*, user):
-    return Conversion.objects.filter(owner=user).select_related("art_model", "photo")
+    return Conversion.objects.filter(owner=user).select_related("art_model", "photo", "model_version")
 
 
 def conversion_for(*, user, conversion_id):
     """The user's own conversion, or Http404: another user's job does not exist for them."""
     return get_object_or_404(conversions_for(user=user), id=conversion_id)
+
+
+def restyle_models(*, conversion):
+    """What "Try another style" offers for `conversion`: every available model but its own, and
+    models that paint with a style image only when the conversion has one to reuse."""
+    from .models import STYLE_IMAGE_FAMILIES
+
+    models = available_models().exclude(pk=conversion.art_model_id)
+    if conversion.style_image_id is None:
+        models = models.exclude(family__in=STYLE_IMAGE_FAMILIES)
+    return models
 
 
 # --- generated images ---------------------------------------------------------------------------

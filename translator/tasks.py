@@ -59,6 +59,8 @@ def _convert(claim, lease_lost):
             label=outcome.label,
             latent_bytes=outcome.latent,
             result_size=outcome.image.size,
+            checkpoint_sha256=outcome.checkpoint_sha256,
+            run_settings=outcome.run_settings,
         )
         if done:
             log.info("conversion %s done in %.2f s (load %.2f s, attempt %d)", conversion_id,

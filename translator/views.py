@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from . import selectors, services
 from .api.throttles import SignupThrottle, UploadThrottle
 from .files import conversion_file_response, media_response
-from .forms import ConversionForm, SignupForm
+from .forms import ConversionForm, RestyleForm, SignupForm
 from .models import Conversion
 from .organise_forms import GalleryFilterForm
 from .request_limits import refusal_for
@@ -77,10 +77,52 @@ def gallery(request):
 @require_GET
 def detail(request, conversion_id):
     conversion = selectors.conversion_for(user=request.user, conversion_id=conversion_id)
+    return _detail_page(request, conversion)
+
+
+def _detail_page(request, conversion, *, restyle_form=None, refusal="", status=200):
+    form = restyle_form or RestyleForm()
+    form.fields["art_model"].queryset = selectors.restyle_models(conversion=conversion)
     return render(request, "translator/detail.html", {
-        "conversion": conversion, "albums": selectors.albums_for(user=request.user),
+        "conversion": conversion, "restyle_form": form, "refusal": refusal,
+        "albums": selectors.albums_for(user=request.user),
         "conversion_albums": selectors.albums_of(conversion=conversion),
-    })
+    }, status=status)
+
+
+@login_required
+@require_POST
+def restyle(request, conversion_id):
+    """Try another style: the same stored photo through another model, no upload."""
+    conversion = selectors.conversion_for(user=request.user, conversion_id=conversion_id)
+    if refused := refuse_if_over(request, UploadThrottle, what="conversions"):
+        return refused
+    form = RestyleForm(request.POST)
+    form.fields["art_model"].queryset = selectors.restyle_models(conversion=conversion)
+    if form.is_valid():
+        try:
+            new = services.restyle_conversion(
+                owner=request.user, conversion=conversion, art_model=form.cleaned_data["art_model"]
+            )
+        except services.ServiceError as exc:
+            form.add_error("art_model", str(exc))
+        else:
+            return redirect(new)
+    return _detail_page(request, conversion, restyle_form=form, status=400)
+
+
+@login_required
+@require_POST
+def run_again(request, conversion_id):
+    """Repeat a conversion with the same inputs, model version, settings and seed."""
+    conversion = selectors.conversion_for(user=request.user, conversion_id=conversion_id)
+    if refused := refuse_if_over(request, UploadThrottle, what="conversions"):
+        return refused
+    try:
+        new = services.run_again(owner=request.user, conversion=conversion)
+    except services.ServiceError as exc:
+        return _detail_page(request, conversion, refusal=str(exc), status=409)
+    return redirect(new)
 
 
 @login_required

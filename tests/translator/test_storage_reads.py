@@ -77,7 +77,7 @@ def test_a_large_result_streams_to_its_owner_without_being_held_whole(s3_storage
     assert response["Content-Type"] == "image/jpeg" and response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Security-Policy"].startswith("default-src 'none'")
     assert response["Cache-Control"] == "private, max-age=3600"
-    assert response["Content-Disposition"] == 'attachment; filename="photo-tiny.jpg"'
+    assert response["Content-Disposition"] == 'attachment; filename="photo - Tiny.jpg"; filename*=UTF-8\'\'photo%20-%20Tiny.jpg'
 
 
 def test_the_api_streams_a_file_from_the_store_with_its_length(s3_storage, alice, conversion):

@@ -127,7 +127,7 @@ def test_a_failed_job_shows_its_reason(alice, conversion):
 def test_download_names_the_file_after_the_photo_and_model(alice, conversion):
     finish(conversion)
     response = alice.get(reverse("translator:file", args=[conversion.id, "result"]) + "?download=1")
-    assert response["Content-Disposition"] == 'attachment; filename="photo-tiny.jpg"'
+    assert response["Content-Disposition"] == 'attachment; filename="photo - Tiny.jpg"; filename*=UTF-8\'\'photo%20-%20Tiny.jpg'
 
 
 def test_delete_removes_the_rows_and_every_file(alice, conversion, list_stored_files, django_capture_on_commit_callbacks):

@@ -135,15 +135,26 @@ class ConversionSerializer(serializers.ModelSerializer):
         help_text=f"The output-size choice: {output_sizes.ALLOWED_WORDS} (the result's long side at most, "
         "never more than the photo's; `original`: the photo's own size). StyleGAN2 projections ignore it.",
     )
+    model_version = serializers.IntegerField(source="model_version.number", read_only=True,
+                                             help_text="The number of the model version it ran with.")
+    run_settings = serializers.JSONField(
+        read_only=True,
+        help_text="What it ran with, recorded by its worker: family, output_long_side, device, dtype, device_class, "
+        "memory_mb, family_settings (Gatys' config, a projection's space and steps) and, for Gatys, style_image. "
+        "Empty until it has run, and for conversions made before it was recorded.",
+    )
+    reproduces = serializers.SerializerMethodField(
+        help_text="The URL of the conversion this one runs again (POST .../again/); null otherwise."
+    )
 
     class Meta:
         model = Conversion
         fields = [
-            "id", "url", "model", "status", "status_label", "progress", "progress_detail", "error",
+            "id", "url", "model", "model_version", "status", "status_label", "progress", "progress_detail", "error",
             "label", "photo", "original_url", "style_image", "style_image_url", "intermediate_url",
             "result_url", "thumbnail_url", "latent_url", "output_size", "result_width", "result_height",
             "created_at", "started_at", "finished_at", "load_seconds", "run_seconds",
-            "worker", "worker_device", "favourite",
+            "worker", "worker_device", "favourite", "seed", "checkpoint_sha256", "run_settings", "reproduces",
         ]
         read_only_fields = fields
         extra_kwargs = {
@@ -155,7 +166,16 @@ class ConversionSerializer(serializers.ModelSerializer):
             "worker": {"help_text": "The Celery worker that took the job last (empty until one has)."},
             "worker_device": {"help_text": "What that worker ran it on: cpu, or cuda:N with the GPU's name."},
             "favourite": {"help_text": "Starred by you (PATCH it to change; list with ?favourite=true)."},
+            "seed": {"help_text": "The seed of its random start (Gatys, StyleGAN2 projections); null for families "
+                     "that use no randomness."},
+            "checkpoint_sha256": {"help_text": "SHA-256 of the model version's network file it ran with (empty for "
+                                  "Gatys, and until it has run)."},
         }
+
+    def get_reproduces(self, obj) -> str | None:
+        if obj.reproduces_id is None:
+            return None
+        return _absolute(self.context.get("request"), reverse("api:conversion-detail", args=[obj.reproduces_id]))
 
     def _file_url(self, obj, kind):
         return _absolute(self.context.get("request"), reverse(f"api:conversion-{kind}", args=[obj.id]))
@@ -216,6 +236,26 @@ class ConversionCreateSerializer(serializers.Serializer):
         help_text=f"How large the result is: {output_sizes.ALLOWED_WORDS}. A number is the result's long side "
         "in pixels (a smaller photo keeps its own size); `original` keeps the photo's size (slow for large "
         f"photos). Default {output_sizes.DEFAULT}, as on the upload page. StyleGAN2 projections ignore it.",
+        error_messages={"invalid_choice": output_sizes.refusal("{input}")},
+    )
+
+
+class RestyleRequestSerializer(serializers.Serializer):
+    """Try another style: convert a conversion's stored photo with another model."""
+
+    art_model = serializers.PrimaryKeyRelatedField(
+        queryset=selectors.available_models(),
+        help_text="The id of a model from /api/v1/models/. One that paints with a style image (Gatys) reuses the "
+        "conversion's own, and is refused when it has none.",
+        error_messages={
+            "required": "Choose a model.",
+            "does_not_exist": "That model is not available. Choose another one.",
+            "incorrect_type": "The model is given by its numeric id.",
+        },
+    )
+    output_size = serializers.ChoiceField(
+        choices=output_sizes.TOKENS, required=False,
+        help_text=f"{output_sizes.ALLOWED_WORDS}; default: the conversion's own choice.",
         error_messages={"invalid_choice": output_sizes.refusal("{input}")},
     )
 

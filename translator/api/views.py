@@ -32,6 +32,7 @@ from .serializers import (
     ConversionCreateSerializer,
     ConversionSerializer,
     ConversionUpdateSerializer,
+    RestyleRequestSerializer,
     SignupSerializer,
     TokenRequestSerializer,
     TokenSerializer,
@@ -188,7 +189,7 @@ class ConversionViewSet(
         return selectors.conversions_for(user=self.request.user)
 
     def get_throttles(self):
-        return [UploadThrottle()] if self.action == "create" else super().get_throttles()
+        return [UploadThrottle()] if self.action in ("create", "restyle", "again") else super().get_throttles()
 
     @extend_schema(
         summary="Upload a photo and convert it",
@@ -258,6 +259,46 @@ class ConversionViewSet(
         except services.ServiceError as exc:
             raise Conflict(str(exc))
         return Response(ConversionSerializer(conversion, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="Try another style: convert this conversion's stored photo with another model (no upload)",
+        request=RestyleRequestSerializer,
+        responses={202: ConversionSerializer, **errors(400, 401, 404, 429)},
+    )
+    @action(detail=True, methods=["post"])
+    def restyle(self, request, pk=None):
+        conversion = self.get_object()
+        data = RestyleRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        options = {}
+        if "output_size" in data.validated_data:
+            options["output_long_side"] = output_sizes.parse(data.validated_data["output_size"])
+        try:
+            new = services.restyle_conversion(
+                owner=request.user, conversion=conversion, art_model=data.validated_data["art_model"], **options
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError({"output_size": exc.messages}, code=exc.code or "invalid")
+        except services.ServiceError as exc:
+            raise ValidationError({"art_model": [str(exc)]}, code="unavailable")
+        return self._accepted(request, new)
+
+    @extend_schema(
+        summary="Run again: the same photo, model version, settings and seed (on a CPU, the same pixels)",
+        request=None,
+        responses={202: ConversionSerializer, **errors(401, 404, 409, 429)},
+    )
+    @action(detail=True, methods=["post"])
+    def again(self, request, pk=None):
+        try:
+            new = services.run_again(owner=request.user, conversion=self.get_object())
+        except services.ServiceError as exc:
+            raise Conflict(str(exc))
+        return self._accepted(request, new)
+
+    def _accepted(self, request, conversion):
+        body = ConversionSerializer(conversion, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
 
     def _file(self, request, kind):
         return conversion_file_response(self.get_object(), kind, download=_truthy(request.query_params.get("download")))

@@ -39,6 +39,7 @@ from .datasets import (
     unpack_zip,
 )
 from .delivery import fenced, keep_lease
+from .reproduce import restyle_conversion, run_again
 from .errors import ServiceError
 from .generations import (
     MixSource,

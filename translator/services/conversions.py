@@ -20,6 +20,7 @@ from ..models import Conversion, Photo
 from ..uploads import clean_image_upload, display_name
 from . import delivery
 from .errors import ServiceError
+from .reproduce import new_seed
 
 Status = Conversion.Status
 ACTIVE = (Status.RUNNING, Status.CANCELLING)
@@ -53,7 +54,7 @@ def create_conversion(*, owner, upload, art_model, style_upload=None, output_lon
         style = _store_photo(owner, style_upload, checked_style) if checked_style else None
         conversion = Conversion.objects.create(
             owner=owner, photo=photo, style_image=style, art_model=art_model, model_version=version,
-            output_long_side=output_long_side,
+            output_long_side=output_long_side, seed=new_seed(art_model),
             # Its kind and the device class its version asks for: only a worker that has one takes it.
             queue=routing.conversion_queue(art_model=art_model, version=version),
         )
@@ -172,9 +173,10 @@ def mark_cancelled(*, claim):
 
 
 def finish_conversion(*, claim, result_bytes, result_ext, thumbnail_bytes, load_seconds, run_seconds, label="",
-                      latent_bytes=None, result_size=None):
+                      latent_bytes=None, result_size=None, checkpoint_sha256=None, run_settings=None):
     """Store the result of a running job (and, for a StyleGAN2 projection, the photo's latent as
-    .npz bytes); `result_size` is its (width, height), shown on the job's page. A job cancelled, deleted or taken from this worker meanwhile keeps no result of
+    .npz bytes); `result_size` is its (width, height), shown on the job's page; `checkpoint_sha256`
+    and `run_settings` are what it ran with (translator.worker.reproduce), for "Run again". A job cancelled, deleted or taken from this worker meanwhile keeps no result of
     this attempt (its files are removed again)."""
     conversion = Conversion.objects.filter(pk=claim.pk).first()
     if conversion is None:
@@ -187,7 +189,13 @@ def finish_conversion(*, claim, result_bytes, result_ext, thumbnail_bytes, load_
     if latent_bytes is not None:
         latent_name = storage.save(_result_path_for(conversion, "latent.npz"), ContentFile(latent_bytes))
         saved.append((storage, latent_name))
+    recorded = {}
+    if checkpoint_sha256 is not None:
+        recorded["checkpoint_sha256"] = checkpoint_sha256
+    if run_settings is not None:
+        recorded["run_settings"] = run_settings
     done = delivery.fenced(Conversion, claim, Status.RUNNING).update(
+        **recorded,
         result=result_name,
         thumbnail=thumb_name,
         latent=latent_name,

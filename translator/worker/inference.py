@@ -32,6 +32,8 @@ class Outcome:
     run_seconds: float
     label: str = ""  # a caveat to show with the result
     latent: bytes | None = None  # a StyleGAN2 projection's latent (.npz bytes)
+    checkpoint_sha256: str = ""  # the checkpoint it loaded (translator.worker.reproduce)
+    run_settings: dict | None = None  # what it ran with, for "Run again"
 
 
 def convert(conversion, *, report, should_stop):
@@ -53,8 +55,10 @@ def translate_photo(conversion):
     convert in tiles."""
     from mlcore.images import open_image
 
+    from . import reproduce
     from .output_size import fit_long_side
 
+    sha256 = reproduce.checkpoint_hash(conversion)
     inferer, load_seconds = inferer_for(conversion.model_version)
     with conversion.photo.image.open("rb") as fh:
         image = open_image(fh)
@@ -68,7 +72,11 @@ def translate_photo(conversion):
                if not inferer.can_tile else "")
         label = (f"Converted at {result.width}×{result.height}, the largest this server converts with this "
                  f"model (the photo is {image.width}×{image.height}).{why}")
-    return Outcome(result, load_seconds, time.perf_counter() - started, label)
+    # ONNX Runtime and eager torch agree within 1/255, not bit for bit: the record says which ran.
+    record = reproduce.run_settings(conversion, family_settings={"backend": inferer.backend_for(*result.size[::-1])})
+    label = "; ".join(filter(None, [label, reproduce.caveat(conversion, record)]))
+    return Outcome(result, load_seconds, time.perf_counter() - started, label,
+                   checkpoint_sha256=sha256, run_settings=record)
 
 
 def release_memory():
@@ -105,6 +113,11 @@ def failure_reason(exc, *, conversion_id):
     from mlcore.inference import MemoryBudgetError
     from mlcore.vgg import MissingVGGWeightsError
 
+    from .reproduce import ReproduceRefused
+
+    if isinstance(exc, ReproduceRefused):
+        log.warning("conversion %s: not run again: %s", conversion_id, exc)
+        return str(exc)
     if isinstance(exc, MemoryBudgetError):
         log.warning("conversion %s: %s (RESTYLE_CONVERSION_MEMORY_MB)", conversion_id, exc)
         return ("This model needs more memory than this server gives a conversion; an "
@@ -155,15 +168,24 @@ def paint_with_gatys(conversion, *, report, should_stop):
 
     `report(progress, detail, jpeg_or_None)` is called as it goes; `should_stop()` is polled and
     ends the job early, in which case None is returned. The loss network is this server's
-    (RESTYLE_LOSS_NETWORK), whatever the version's settings say.
+    (RESTYLE_LOSS_NETWORK), whatever the version's settings say. The conversion's seed seeds
+    the noise start; a run again paints with the settings recorded by the run it repeats.
     """
     from mlcore.gatys import GatysConfig
     from mlcore.gatys.inferer import run_gatys
     from mlcore.images import open_image
 
-    config = GatysConfig.from_dict(
-        {**(conversion.model_version.config or {}), "loss_network": settings.RESTYLE_LOSS_NETWORK}
-    )
+    from . import reproduce
+
+    recorded = reproduce.recorded_family_settings(conversion)
+    if recorded is not None and recorded.get("loss_network", settings.RESTYLE_LOSS_NETWORK) != settings.RESTYLE_LOSS_NETWORK:
+        raise reproduce.ReproduceRefused(
+            f"The conversion you ran again painted with the {recorded.get('loss_network')} loss network, and this "
+            f"server now paints with {settings.RESTYLE_LOSS_NETWORK}, so the same pixels cannot be promised; it was not run."
+        )
+    base = recorded if recorded is not None else (conversion.model_version.config or {})
+    seeded = {"seed": conversion.seed} if conversion.seed is not None else {}
+    config = GatysConfig.from_dict({**base, **seeded, "loss_network": settings.RESTYLE_LOSS_NETWORK})
     started = time.perf_counter()
     vgg = _loss_network(config.pooling)
     load_seconds = time.perf_counter() - started
@@ -196,7 +218,9 @@ def paint_with_gatys(conversion, *, report, should_stop):
     from ..output_sizes import fitted
 
     image = outcome.image.resize(fitted(*content.size, conversion.output_long_side), Image.Resampling.LANCZOS)
-    return Outcome(image, load_seconds, time.perf_counter() - started, "; ".join(outcome.labels))
+    record = reproduce.run_settings(conversion, family_settings=config.to_dict(), dtype="fp32")
+    label = "; ".join([*outcome.labels, *filter(None, [reproduce.caveat(conversion, record)])])
+    return Outcome(image, load_seconds, time.perf_counter() - started, label, run_settings=record)
 
 
 def encode_result(image):

@@ -62,14 +62,20 @@ def project_photo(conversion, *, report, should_stop):
     from mlcore.stylegan2.generate import save_latent
     from mlcore.stylegan2.project import project
 
+    from . import reproduce
     from .inference import Outcome, encode_thumbnail, inferer_for
 
     version = conversion.model_version
+    sha256 = reproduce.checkpoint_hash(conversion)
     inferer, load_seconds = inferer_for(version)
     started = time.perf_counter()
     distance, distance_label = _distance()
     load_seconds += time.perf_counter() - started
-    space, steps = projection_settings(version)
+    recorded = reproduce.recorded_family_settings(conversion)
+    if recorded:  # a run again: the space and steps of the run it repeats
+        space, steps = recorded["space"], int(recorded["steps"])
+    else:
+        space, steps = projection_settings(version)
     with conversion.photo.image.open("rb") as fh:
         photo = open_image(fh)
 
@@ -83,7 +89,7 @@ def project_photo(conversion, *, report, should_stop):
     result = project(
         inferer.net, photo, space=space, steps=steps, distance=distance,
         progress_every=settings.RESTYLE_PROJECTION_PROGRESS_EVERY,
-        on_progress=on_progress, should_stop=should_stop,
+        on_progress=on_progress, should_stop=should_stop, seed=conversion.seed or 0,
     )
     run_seconds = time.perf_counter() - started
     if result.stopped == "cancelled":
@@ -100,4 +106,7 @@ def project_photo(conversion, *, report, should_stop):
         latent = Path(path or Path(tmp) / "latent.npz").read_bytes()
     # Only a caveat goes with the result: the fallback distance is not perceptual.
     caveat = label if label == FALLBACK_LABEL or label.startswith("fallback") else ""
-    return Outcome(result.image, load_seconds, run_seconds, caveat, latent=latent)
+    record = reproduce.run_settings(conversion, family_settings={"space": space, "steps": steps, "distance": label})
+    caveat = "; ".join(filter(None, [caveat, reproduce.caveat(conversion, record)]))
+    return Outcome(result.image, load_seconds, run_seconds, caveat, latent=latent, checkpoint_sha256=sha256,
+                   run_settings=record)
