@@ -192,3 +192,12 @@ def run_training(run_id):
         except Exception as exc:
             training_runs.log.exception("run %s failed", run_id)
             services.fail_run(claim=claim, reason=f"{type(exc).__name__}: {exc}")
+
+
+@shared_task(name="translator.tasks.send_webhook", soft_time_limit=120, time_limit=150)
+def send_webhook(delivery_id):
+    """One attempt at a webhook delivery. The row is the job: the service claims it first (a
+    second message finds it taken, or not yet due, and does nothing) and schedules its retry."""
+    row = services.attempt_delivery(delivery_id=delivery_id)
+    if row is None:
+        log.info("webhook delivery %s is not due or is being sent elsewhere; nothing to do", delivery_id)

@@ -36,6 +36,7 @@ TASKS = {
     "trainingrun": "translator.tasks.run_training",
     "dataset": "translator.tasks.check_dataset",
     "generation": "translator.tasks.run_generation",
+    "webhookdelivery": "translator.tasks.send_webhook",
 }
 
 
@@ -140,6 +141,11 @@ def send(job):
         dispatched_at=timezone.now(), dispatches=F("dispatches") + 1
     )
     return True
+
+
+def send_message(model, pk, queue):
+    """Send one wake-up message for row `pk` of `model`; False (logged) if the broker is unreachable."""
+    return _send_message(model, pk, queue)
 
 
 def _send_message(model, pk, queue):
