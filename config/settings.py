@@ -532,6 +532,13 @@ RESTYLE_WEBHOOK_READ_TIMEOUT = env.float("RESTYLE_WEBHOOK_READ_TIMEOUT", default
 RESTYLE_WEBHOOK_QUEUE = env.choice("RESTYLE_WEBHOOK_QUEUE", default="conversions.cpu", choices=_queues.QUEUES)
 # The site's address as receivers should see it in payload links (e.g. https://restyle.example.org);
 # empty: the address the owner used when they saved the webhook.
+# A delivery's status is a choice set of its own in the API schema; conversions keep the name
+# StatusEnum they had before it came.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
+    "WebhookDeliveryStatusEnum": "translator.models.WebhookDelivery.Status",
+    "WebhookEventEnum": "translator.models.WebhookDelivery.Event",
+    "StatusEnum": "translator.models.Conversion.Status",
+})
 RESTYLE_PUBLIC_URL = (env.url("RESTYLE_PUBLIC_URL", default=None, schemes=("http", "https")) or "").rstrip("/")
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
