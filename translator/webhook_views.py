@@ -2,6 +2,7 @@
 test event, read the delivery log and send a failed delivery again. Thin: selectors read,
 services write; another user's delivery is a 404."""
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -20,7 +21,11 @@ class WebhookForm(forms.Form):
 
 def _page(request, form, *, status=200):
     hook = selectors.webhook_for(user=request.user)
-    context = {"form": form, "webhook": hook, "deliveries": selectors.webhook_deliveries_for(user=request.user) if hook else []}
+    context = {
+        "form": form, "webhook": hook,
+        "deliveries": selectors.webhook_deliveries_for(user=request.user) if hook else [],
+        "allow_http": settings.RESTYLE_WEBHOOKS_ALLOW_HTTP, "allow_private": settings.RESTYLE_WEBHOOKS_ALLOW_PRIVATE,
+    }
     return render(request, "translator/webhooks.html", context, status=status)
 
 

@@ -187,8 +187,15 @@ def attempt_delivery(*, delivery_id):
     )
     if claim is None:
         return None
-    row = WebhookDelivery.objects.select_related("webhook").get(pk=delivery_id)
-    outcome = _send(row)
+    row = WebhookDelivery.objects.select_related("webhook").filter(pk=delivery_id).first()
+    if row is None:  # the webhook was removed meanwhile, and its deliveries with it
+        return None
+    try:
+        outcome = _send(row)
+    except Exception as exc:  # a fault of ours: logged, and the row still ends after its retries
+        log.exception("webhook delivery %s could not be sent", delivery_id)
+        outcome = {"retry": True, "code": None, "error": f"Not sent: an error on our side ({type(exc).__name__}).",
+                   "snippet": ""}
     _record(claim, row, **outcome)
     row.refresh_from_db()
     return row

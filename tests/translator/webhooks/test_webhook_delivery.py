@@ -206,3 +206,25 @@ def test_one_test_event_waits_at_a_time(hook):
     with pytest.raises(services.ServiceError, match="already waiting"):
         services.send_test_event(webhook=hook)
     assert WebhookDelivery.objects.count() == 1
+
+
+def test_a_fault_of_ours_while_sending_still_ends_the_delivery_after_its_retries(hook, settings, monkeypatch):
+    """An unexpected exception (a bug) must not leave the row claimed and resent for ever."""
+    from translator.webhooks import transport
+
+    def broken(*args, **kwargs):
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(transport, "post", broken)
+    settings.RESTYLE_WEBHOOK_RETRY_SECONDS = [0]
+    row = services.send_test_event(webhook=hook)
+    assert send_now(row).status == Status.PENDING
+    last = send_now(row)
+    assert last.status == Status.FAILED and last.attempts == 2 and "an error on our side (TypeError)" in last.last_error
+    assert last.lease_expires_at is None
+
+
+def test_a_delivery_of_a_removed_webhook_is_dropped(hook):
+    row = services.send_test_event(webhook=hook)
+    services.delete_webhook(webhook=hook)
+    assert send_now(row) is None and not WebhookDelivery.objects.exists()
