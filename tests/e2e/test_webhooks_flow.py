@@ -80,6 +80,8 @@ def test_a_person_registers_a_webhook_sends_a_test_event_and_reads_the_log(
     context = browser.new_context(base_url=live_server.url, viewport=viewport)
     context.set_default_timeout(30_000)
     page = context.new_page()
+    refused = []  # the site's Content-Security-Policy refusing anything of the page
+    page.on("console", lambda m: refused.append(m.text) if m.type == "error" and "Content Security Policy" in m.text else None)
     try:
         page.goto("/accounts/login/")
         page.get_by_label("Username").fill("ada")
@@ -118,5 +120,6 @@ def test_a_person_registers_a_webhook_sends_a_test_event_and_reads_the_log(
         assert verified(receiver.requests[0], shown_secret)
         # The page fits the phone: nothing wider than the screen.
         assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        assert refused == []
     finally:
         context.close()
