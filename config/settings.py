@@ -508,6 +508,43 @@ def _family_device_classes():
 
 RESTYLE_FAMILY_DEVICE_CLASSES = _family_device_classes()
 
+# Webhooks (translator/webhooks/, README "Webhooks"). A webhook URL must be https and reach a public
+# internet address; RESTYLE_WEBHOOKS_ALLOW_HTTP=1 also allows http://, and
+# RESTYLE_WEBHOOKS_ALLOW_PRIVATE=1 allows loopback, private and link-local addresses (a receiver on
+# your own network, or the tests' receiver on 127.0.0.1). Both are the site administrator's choice.
+RESTYLE_WEBHOOKS_ALLOW_HTTP = env.bool("RESTYLE_WEBHOOKS_ALLOW_HTTP", default=False)
+RESTYLE_WEBHOOKS_ALLOW_PRIVATE = env.bool("RESTYLE_WEBHOOKS_ALLOW_PRIVATE", default=False)
+# Seconds to wait before each retry of a delivery that met a network error, a timeout, a 408, a
+# 429 or a 5xx; one more attempt than there are waits, then it fails.
+def _retry_seconds():
+    raw = env.list("RESTYLE_WEBHOOK_RETRY_SECONDS", default=["10", "60", "300", "1800", "7200"])
+    try:
+        waits = [float(item) for item in raw]
+    except ValueError:
+        waits = None
+    if not waits or any(not (0 <= w < float("inf")) for w in waits):
+        raise ImproperlyConfigured(
+            f"RESTYLE_WEBHOOK_RETRY_SECONDS must be comma-separated seconds (e.g. 10,60,300), not {','.join(raw)!r}"
+        )
+    return waits
+
+
+RESTYLE_WEBHOOK_RETRY_SECONDS = _retry_seconds()
+RESTYLE_WEBHOOK_CONNECT_TIMEOUT = env.float("RESTYLE_WEBHOOK_CONNECT_TIMEOUT", default=3, above=0)
+RESTYLE_WEBHOOK_READ_TIMEOUT = env.float("RESTYLE_WEBHOOK_READ_TIMEOUT", default=10, above=0)
+# Deliveries are short (the timeouts above bound them), so they ride with conversions.
+RESTYLE_WEBHOOK_QUEUE = env.choice("RESTYLE_WEBHOOK_QUEUE", default="conversions.cpu", choices=_queues.QUEUES)
+# The site's address as receivers should see it in payload links (e.g. https://restyle.example.org);
+# empty: the address the owner used when they saved the webhook.
+# A delivery's status is a choice set of its own in the API schema; conversions keep the name
+# StatusEnum they had before it came.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
+    "WebhookDeliveryStatusEnum": "translator.models.WebhookDelivery.Status",
+    "WebhookEventEnum": "translator.models.WebhookDelivery.Event",
+    "StatusEnum": "translator.models.Conversion.Status",
+})
+RESTYLE_PUBLIC_URL = (env.url("RESTYLE_PUBLIC_URL", default=None, schemes=("http", "https")) or "").rstrip("/")
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOGGING = {
     "version": 1,

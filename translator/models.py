@@ -749,3 +749,78 @@ class ShareLink(models.Model):
         if self.revoked_at is not None:
             return "revoked"
         return "active" if self.is_live() else "expired"
+
+
+# --- webhooks -------------------------------------------------------------------------------
+
+
+class Webhook(models.Model):
+    """Where an account's conversion events go: one URL per account, and the secret that signs them."""
+
+    owner = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook")
+    url = models.URLField(max_length=2000, help_text="Checked when saved and before every send (translator.webhooks.addresses).")
+    secret = models.CharField(max_length=100, help_text="Signs every delivery (HMAC-SHA256); shown to the owner.")
+    site_url = models.CharField(
+        max_length=300, blank=True,
+        help_text="The site's address as the owner reached it when saving; links in payloads start with it "
+        "unless RESTYLE_PUBLIC_URL is set.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    secret_rotated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.owner}: {self.url}"
+
+
+class WebhookDelivery(DeliveredJob):
+    """One event for one webhook: the row is the job (like a conversion's), so a lost message or a
+    killed worker loses nothing. A worker claims it (conditional UPDATE, a lease) before it sends;
+    the sweeper sends a message for every pending row whose next attempt is due."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Delivered"
+        FAILED = "failed", "Failed"
+
+    class Event(models.TextChoices):
+        SUCCEEDED = "conversion.succeeded", "Conversion done"
+        FAILED = "conversion.failed", "Conversion failed"
+        CANCELLED = "conversion.cancelled", "Conversion cancelled"
+        TEST = "webhook.test", "Test event"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    conversion = models.ForeignKey(
+        "Conversion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The conversion it tells of (kept in the log after the conversion is deleted).",
+    )
+    redelivery_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="redeliveries",
+    )
+    event = models.CharField(max_length=40, choices=Event.choices)
+    payload = models.TextField(help_text="The JSON body exactly as sent (it is what the signature covers).")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When it is next due; empty once finished.")
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    response_snippet = models.CharField(max_length=1000, blank=True, help_text="The start of the receiver's last answer.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            models.Index(fields=["webhook", "-created_at"]),
+            # The sweeper's question: which pending deliveries are due.
+            models.Index(fields=["status", "next_attempt_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.event} to {self.webhook.url}"
+
+    @property
+    def is_finished(self):
+        return self.status != self.Status.PENDING

@@ -269,3 +269,29 @@ def selected_conversions(*, user, ids):
         except ValueError:
             continue
     return conversions_for(user=user).filter(id__in=valid).order_by("-created_at", "-id")
+
+
+# --- webhooks ---------------------------------------------------------------------------------
+
+DELIVERY_LOG_SIZE = 50
+
+
+def webhook_for(*, user):
+    """The user's webhook, or None: an account has at most one."""
+    from .models import Webhook
+
+    return Webhook.objects.filter(owner=user).first()
+
+
+def webhook_deliveries_for(*, user, limit=DELIVERY_LOG_SIZE):
+    """The user's latest deliveries, newest first (the delivery log)."""
+    from .models import WebhookDelivery
+
+    return WebhookDelivery.objects.filter(webhook__owner=user).order_by("-created_at")[:limit]
+
+
+def webhook_delivery_for(*, user, delivery_id):
+    """One of the user's own deliveries, or Http404: another user's does not exist for them."""
+    from .models import WebhookDelivery
+
+    return get_object_or_404(WebhookDelivery.objects.filter(webhook__owner=user).select_related("webhook"), id=delivery_id)

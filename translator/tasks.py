@@ -231,3 +231,12 @@ def export_model_version(export_id):
                 log.exception("export %s failed", export_id)
                 reason = f"The export failed unexpectedly ({type(exc).__name__}). Please try again."
             exports.fail_export(claim=claim, reason=reason)
+
+
+@shared_task(name="translator.tasks.send_webhook", soft_time_limit=120, time_limit=150)
+def send_webhook(delivery_id):
+    """One attempt at a webhook delivery. The row is the job: the service claims it first (a
+    second message finds it taken, or not yet due, and does nothing) and schedules its retry."""
+    row = services.attempt_delivery(delivery_id=delivery_id)
+    if row is None:
+        log.info("webhook delivery %s is not due or is being sent elsewhere; nothing to do", delivery_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import generate_views, organise_views, share_views, views
+from . import generate_views, organise_views, share_views, views, webhook_views
 
 app_name = "translator"
 
@@ -29,6 +29,11 @@ urlpatterns = [
     path("generated/<uuid:generation_id>/delete", generate_views.delete, name="generation_delete"),
     path("generated/<uuid:generation_id>/mix", generate_views.mix, name="generation_mix"),
     path("generated/<uuid:generation_id>/<str:kind>", generate_views.generation_file, name="generation_file"),
+    path("account/webhooks/", webhook_views.webhooks, name="webhooks"),
+    path("account/webhooks/secret", webhook_views.rotate_secret, name="webhook_secret"),
+    path("account/webhooks/test", webhook_views.send_test, name="webhook_test"),
+    path("account/webhooks/remove", webhook_views.remove, name="webhook_remove"),
+    path("account/webhooks/deliveries/<uuid:delivery_id>/redeliver", webhook_views.redeliver, name="webhook_redeliver"),
     path("models/<slug:slug>/preview", views.model_preview, name="model_preview"),
     # Share links: the owner's pages, then what anyone with a link may open (share_views).
     path("shares/", share_views.shares, name="shares"),

@@ -95,6 +95,10 @@ def start_worker(name, queues, log_path, test_database_env, extra_args=()):
         # Nor LPIPS-VGG16: StyleGAN2 projections use the labelled fallback distance.
         "RESTYLE_PROJECTION_DISTANCE": "fallback",
         "RESTYLE_PROJECTION_PROGRESS_EVERY": "5",
+        # Webhook receivers of the tests listen on 127.0.0.1 over http; a retry waits a second.
+        "RESTYLE_WEBHOOKS_ALLOW_PRIVATE": "1",
+        "RESTYLE_WEBHOOKS_ALLOW_HTTP": "1",
+        "RESTYLE_WEBHOOK_RETRY_SECONDS": "1,1",
         # As site/Procfile names them: kinds, or full queue names (config/queues.py).
         "RESTYLE_WORKER_QUEUES": queues,
     }

@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from . import generations, organise, shares, views
+from . import generations, organise, shares, views, webhooks
 
 app_name = "api"
 
@@ -19,6 +19,12 @@ urlpatterns = [
     path("auth/signup/", views.SignupView.as_view(), name="signup"),
     path("me/", views.MeView.as_view(), name="me"),
     path("shared/<slug:token>/", shares.SharedView.as_view(), name="shared"),
+    path("me/webhook/", webhooks.WebhookView.as_view(), name="webhook"),
+    path("me/webhook/secret/", webhooks.WebhookSecretView.as_view(), name="webhook-secret"),
+    path("me/webhook/test/", webhooks.WebhookTestView.as_view(), name="webhook-test"),
+    path("me/webhook/deliveries/", webhooks.WebhookDeliveriesView.as_view(), name="webhook-deliveries"),
+    path("me/webhook/deliveries/<uuid:delivery_id>/redeliver/", webhooks.WebhookRedeliverView.as_view(),
+         name="webhook-redeliver"),
     path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
     # The split view serves its start-up script from a URL of its own: no inline script, so the
     # page works under the site's Content-Security-Policy.

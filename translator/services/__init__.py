@@ -75,12 +75,22 @@ from .training import (
     stop_run,
     sweep_runs,
 )
+from .webhooks import (
+    attempt_delivery,
+    delete_webhook,
+    record_conversion_event,
+    redeliver,
+    rotate_secret,
+    save_webhook,
+    send_test_event,
+    sweep_webhook_deliveries,
+)
 
 
 def sweep():
     """Settle every job a fault left behind, of every kind (the sweeper's one call)."""
     return {"conversions": sweep_conversions(), "runs": sweep_runs(), "datasets": sweep_datasets(),
-            "generations": sweep_generations()}
+            "generations": sweep_generations(), "webhooks": sweep_webhook_deliveries()}
 
 
 __all__ = [
@@ -153,4 +163,12 @@ __all__ = [
     "create_share_link",
     "revoke_share_link",
     "record_share_view",
+    "save_webhook",
+    "rotate_secret",
+    "delete_webhook",
+    "record_conversion_event",
+    "send_test_event",
+    "redeliver",
+    "attempt_delivery",
+    "sweep_webhook_deliveries",
 ]

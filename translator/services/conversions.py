@@ -18,7 +18,7 @@ from config import queues
 from .. import output_sizes, routing
 from ..models import Conversion, Photo
 from ..uploads import clean_image_upload, display_name
-from . import delivery
+from . import delivery, webhooks
 from .errors import ServiceError
 from .reproduce import new_seed
 
@@ -151,9 +151,8 @@ def cancel_requested(*, claim):
 def cancel_conversion(*, conversion):
     """Cancel a queued job at once; ask a running one to stop (the worker then cancels it)."""
     now = timezone.now()
-    if Conversion.objects.filter(id=conversion.id, status=Conversion.Status.QUEUED).update(
-        status=Conversion.Status.CANCELLED, finished_at=now
-    ):
+    if _ended(Conversion.objects.filter(id=conversion.id, status=Conversion.Status.QUEUED), conversion.id,
+              status=Conversion.Status.CANCELLED, finished_at=now):
         pass
     elif not Conversion.objects.filter(id=conversion.id, status=Conversion.Status.RUNNING).update(
         status=Conversion.Status.CANCELLING
@@ -167,9 +166,8 @@ def cancel_conversion(*, conversion):
 
 def mark_cancelled(*, claim):
     """The worker stopped a job whose cancellation was asked for."""
-    delivery.fenced(Conversion, claim, Status.CANCELLING).update(
-        status=Status.CANCELLED, finished_at=timezone.now(), lease_expires_at=None
-    )
+    _ended(delivery.fenced(Conversion, claim, Status.CANCELLING), claim.pk,
+           status=Status.CANCELLED, finished_at=timezone.now(), lease_expires_at=None)
 
 
 def finish_conversion(*, claim, result_bytes, result_ext, thumbnail_bytes, load_seconds, run_seconds, label="",
@@ -194,7 +192,8 @@ def finish_conversion(*, claim, result_bytes, result_ext, thumbnail_bytes, load_
         recorded["checkpoint_sha256"] = checkpoint_sha256
     if run_settings is not None:
         recorded["run_settings"] = run_settings
-    done = delivery.fenced(Conversion, claim, Status.RUNNING).update(
+    done = _ended(
+        delivery.fenced(Conversion, claim, Status.RUNNING), claim.pk,
         **recorded,
         result=result_name,
         thumbnail=thumb_name,
@@ -221,9 +220,8 @@ def finish_conversion(*, claim, result_bytes, result_ext, thumbnail_bytes, load_
 
 def fail_conversion(*, claim, reason):
     """The worker gives up on its job, with a reason a person can read."""
-    delivery.fenced(Conversion, claim, *ACTIVE).update(
-        status=Status.FAILED, error=reason[:2000], finished_at=timezone.now(), lease_expires_at=None
-    )
+    _ended(delivery.fenced(Conversion, claim, *ACTIVE), claim.pk,
+           status=Status.FAILED, error=reason[:2000], finished_at=timezone.now(), lease_expires_at=None)
 
 
 def sweep_conversions(*, now=None):
@@ -241,9 +239,10 @@ def sweep_conversions(*, now=None):
     for pk, status, token, attempts in expired.values_list("pk", "status", "claim_token", "attempts"):
         row = Conversion.objects.filter(pk=pk, claim_token=token, status=status, lease_expires_at__lt=now)
         if status == Status.CANCELLING:
-            counts["cancelled"] += row.update(status=Status.CANCELLED, finished_at=now, lease_expires_at=None)
+            counts["cancelled"] += _ended(row, pk, status=Status.CANCELLED, finished_at=now, lease_expires_at=None)
         elif attempts >= settings.RESTYLE_JOB_MAX_ATTEMPTS:
-            counts["failed"] += row.update(
+            counts["failed"] += _ended(
+                row, pk,
                 status=Status.FAILED, finished_at=now, lease_expires_at=None,
                 error=f"The worker converting this photo stopped {attempts} times before it was done, so it "
                 "was given up. The photo may be too large or unusual for this model; try a smaller one.",
@@ -261,16 +260,27 @@ def sweep_conversions(*, now=None):
     minutes = f"{settings.RESTYLE_QUEUE_TIMEOUT_MINUTES:g} minutes"
     # A job that asked for a GPU is never run on a CPU instead: with no GPU worker it fails in words.
     gpu_queues = [q for q in queues.QUEUES if routing.needs_gpu(q)]
-    counts["expired"] = stale.filter(queue__in=gpu_queues).update(
-        status=Status.FAILED, finished_at=now,
-        error=f"This model needs a GPU, and no worker with a GPU took it within {minutes} (none was free, "
-        "or none is running). Please try again later.",
-    ) + stale.exclude(queue__in=gpu_queues).update(
-        status=Status.FAILED, finished_at=now,
-        error=f"No worker was free to convert this photo within {minutes}. Please try again later.",
-    )
+    for pk, queue in stale.values_list("pk", "queue"):
+        # One row at a time, so each ended job's webhook event is stored with its new state.
+        error = (
+            f"This model needs a GPU, and no worker with a GPU took it within {minutes} (none was free, "
+            "or none is running). Please try again later." if queue in gpu_queues
+            else f"No worker was free to convert this photo within {minutes}. Please try again later."
+        )
+        counts["expired"] += _ended(stale.filter(pk=pk), pk, status=Status.FAILED, finished_at=now, error=error)
     counts["resent"] = delivery.resend_overdue(Conversion, Q(status=Status.QUEUED), now=now)
     return counts
+
+
+def _ended(rows, pk, **updates):
+    """Move `rows` (conversion `pk`, filtered by the state it must be in) to an end state and, in
+    the same transaction, record its owner's webhook event (sent on commit): the event is stored
+    exactly when the new state is. Returns how many rows changed (0 or 1)."""
+    with transaction.atomic():
+        changed = rows.update(**updates)
+        if changed:
+            webhooks.record_conversion_event(conversion_id=pk)
+    return changed
 
 
 def delete_conversion(*, conversion):

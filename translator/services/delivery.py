@@ -37,6 +37,7 @@ TASKS = {
     "dataset": "translator.tasks.check_dataset",
     "generation": "translator.tasks.run_generation",
     "modelexport": "translator.tasks.export_model_version",
+    "webhookdelivery": "translator.tasks.send_webhook",
 }
 
 
@@ -141,6 +142,11 @@ def send(job):
         dispatched_at=timezone.now(), dispatches=F("dispatches") + 1
     )
     return True
+
+
+def send_message(model, pk, queue):
+    """Send one wake-up message for row `pk` of `model`; False (logged) if the broker is unreachable."""
+    return _send_message(model, pk, queue)
 
 
 def _send_message(model, pk, queue):
