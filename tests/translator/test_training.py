@@ -91,7 +91,9 @@ def test_publishing_makes_the_version_selectable_and_an_older_one_can_be_rolled_
     services.start_run(run=first)
     run_training(first.pk)
     first.refresh_from_db()
-    services.publish_version(version=first.model_version)
+    # Publishing asks for what users see of it; the card comes from the outputs on the probe images.
+    services.publish_version(version=first.model_version, description="Painted swirls.",
+                             input_hint="a landscape", card=services.CARD_PROBES)
     art_model = ArtModel.objects.get(pk=first.art_model_id)
     assert art_model in selectors.available_models()
 
