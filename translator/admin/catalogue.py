@@ -15,6 +15,29 @@ from ..services import exports as export_services
 from .publish_form import PublishForm
 
 
+class _LinkedFile:
+    """A stored file as ClearableFileInput shows it ("Currently: <a href=url>name</a>"), with
+    our own URL in place of the storage's."""
+
+    def __init__(self, value, url):
+        self.value, self.url = value, url
+
+    def __str__(self):
+        return str(self.value)
+
+
+class AdminLinkedFileInput(forms.ClearableFileInput):
+    """A file input whose "Currently" link goes to an admin view that serves the file."""
+
+    def __init__(self, *args, url, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.url = url
+
+    def format_value(self, value):
+        value = super().format_value(value)
+        return _LinkedFile(value, self.url) if self.is_initial(value) else value
+
+
 def _version_preview(version, size="small"):
     """size: "small" (lists) or "large" (the version's page); static/css/admin.css sizes them."""
     if not version.preview:
@@ -59,12 +82,34 @@ class ArtModelAdmin(admin.ModelAdmin):
     fields = ("name", "slug", "family", "description", "input_hint", "is_active", "sort_order", "preview",
               "preview_image", "current_version")
 
+    def get_urls(self):
+        return [
+            path("<int:pk>/card.jpg", self.admin_site.admin_view(self.card), name="translator_artmodel_card"),
+        ] + super().get_urls()
+
+    def card(self, request, pk):
+        """The card picture, served by the admin: a hidden model's is not public, and the file
+        field's own URL points at MEDIA_URL, which nothing serves."""
+        art_model = get_object_or_404(ArtModel, pk=pk)
+        if not self.has_view_permission(request, art_model):
+            raise PermissionDenied
+        if not art_model.preview:
+            raise Http404("This model has no card picture.")
+        return media_response(art_model.preview, what="card picture", cache="private, no-store")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None and "preview" in form.base_fields:
+            form.base_fields["preview"].widget = AdminLinkedFileInput(
+                url=reverse("admin:translator_artmodel_card", args=[obj.pk]))
+        return form
+
     @admin.display(description="Preview")
     def preview_image(self, obj):
         if not obj.preview:
             return "—"
-        url = reverse("translator:model_preview", args=[obj.slug])
-        return format_html('<img src="{}" alt="" class="preview-model">', url)
+        url = reverse("admin:translator_artmodel_card", args=[obj.pk])
+        return format_html('<img src="{}" alt="The card picture of {}" class="preview-model">', url, obj.name)
 
 
 @admin.register(ModelVersion)

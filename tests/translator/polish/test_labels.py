@@ -99,3 +99,16 @@ def test_the_500_page_needs_neither_the_database_nor_a_request_context(django_as
     page = response.content.decode()
     assert response.status_code == 500 and "Something went wrong on our side" in page
     assert 'class="topbar"' in page and "css/site.css" in page and 'href="/"' in page
+
+
+def test_the_model_page_links_its_card_picture_to_a_view_that_serves_it(admin_client, art_model):
+    from translator import services
+
+    services.set_model_preview(art_model=art_model, jpeg_bytes=b"\xff\xd8card")
+    art_model.refresh_from_db()
+    page = admin_client.get(reverse("admin:translator_artmodel_change", args=[art_model.pk])).content.decode()
+    url = reverse("admin:translator_artmodel_card", args=[art_model.pk])
+    assert f'href="{url}"' in page and f'src="{url}"' in page
+    assert f'href="/media/{art_model.preview.name}"' not in page
+    card = admin_client.get(url)
+    assert card.status_code == 200 and b"".join(card.streaming_content) == b"\xff\xd8card"
