@@ -164,3 +164,14 @@ def test_only_staff_with_the_change_permission_publish(client, user, trained):
     client.force_login(clerk)
     assert client.post(publish_url(trained), DETAILS).status_code == 403
     assert ArtModel.objects.get(pk=trained.art_model_id).current_version is None
+
+
+def test_a_published_model_reaches_api_clients_with_its_details_and_card(alice_api, trained):
+    assert alice_api.get("/api/v1/models/").json() == []  # hidden until published
+    services.publish_version(version=trained, **DETAILS)
+    (model,) = alice_api.get("/api/v1/models/").json()
+    assert (model["name"], model["description"], model["expects"]) == (
+        "Ink wash", "Soft grey washes, like a brush painting.", "a landscape in daylight")
+    assert model["preview_url"] == "http://testserver/models/run-7/preview"
+    card = alice_api.get("/models/run-7/preview")
+    assert card.status_code == 200
