@@ -244,7 +244,8 @@ def test_the_run_page_shows_progress_charts_samples_and_log_and_acts(admin_clien
     version = run.model_version
     page = admin_client.get(reverse("admin:translator_modelversion_change", args=[version.pk])).content.decode()
     assert "Publish this version" in page and "random VGG" in page
-    admin_client.post(reverse("admin:translator_modelversion_publish", args=[version.pk]))
+    admin_client.post(reverse("admin:translator_modelversion_publish", args=[version.pk]),
+                      {"name": "Starry night", "description": "Swirls.", "input_hint": "a landscape", "card": "probes"})
     assert ArtModel.objects.get(pk=version.art_model_id).current_version == version
 
 
