@@ -163,6 +163,7 @@ def test_a_large_johnson_translation_stays_within_its_memory_bound_in_a_child_pr
     out = subprocess.run([sys.executable, "-c", MEASURE, "2400", "1800", str(path)],
                          capture_output=True, text=True, check=True).stdout
     figures = json.loads(out.splitlines()[-1])
+    print({key: value // MiB if key != "size" else value for key, value in figures.items()}, "MiB")
     assert figures["size"] == [2400, 1800]  # converted at its size, in tiles
     assert figures["peak"] > 150 * MiB  # a real translation
     assert figures["peak"] <= figures["estimate"], figures  # the budget holds
