@@ -16,9 +16,10 @@ What the replay cannot see is counted besides, from what was found alive at the 
   after every step, so they are no longer counted;
 - the weights' own blocked copy (as mlcore.memory counts it).
 
-With both, the estimate is a count of what is alive rather than a margin: it erred high by
-a little at every size measured (see _MARGIN), where the old 1.25x margin on everything made
-a 4096x4096 photo look 700 MiB larger than it was.
+With both, the part that grows with the photo is a count of what is alive, with no margin;
+only the part that does not grow takes one, measured (see _FIXED_MARGIN). The old 1.25x margin
+on everything made a 4096x4096 photo look 540 MiB larger than it was, over the default 2 GiB
+budget, so it was shrunk.
 """
 
 from __future__ import annotations
@@ -35,9 +36,16 @@ __all__ = ["fit_tiled", "peak_tiled_bytes"]
 
 # The images on either side (as mlcore.memory counts them for an untiled run).
 _INPUT_BYTES_PER_PIXEL = _IMAGE_BYTES_PER_PIXEL
-# On top of the count, for the allocator's rounding and oneDNN's scratchpads (small); the
-# count alone was 0.9-1.0x of the measured peak at 1.9 to 16.8 MP.
-_MARGIN = 1.1
+# The whole maps are counted exactly and the images on either side generously (the output's
+# float copy is counted while the maps are alive, which it never is), so the part per pixel
+# takes no margin: measured (Johnson, VmHWM above the loaded network, through Inferer.translate)
+# it grew by 75 bytes a pixel from 4.3 to 16.8 MP, against 102 counted. The part that does not
+# grow (one band's or tile's working set) ran higher than counted: 757 MiB at 2400x1800 against
+# 600 counted, the rest being what no replay sees (oneDNN's kernels and scratchpads for each band
+# and tile shape, code first run). _FIXED_MARGIN covers it; at 4096x4096 the estimate is then
+# 2010 MiB against 1644 measured (Engstrom: 1547), and 798 against 757 at 2400x1800.
+_FIXED_MARGIN = 1.8
+_PER_PIXEL_MARGIN = 1.0
 
 _CONVOLUTIONS = {torch.ops.aten.convolution.default}
 
@@ -83,5 +91,5 @@ def fit_tiled(
     reordered = sum(
         m.weight.numel() * m.weight.element_size() for m in net.modules() if isinstance(m, nn.modules.conv._ConvNd)
     )
-    return MemoryModel(fixed=fixed * _MARGIN + reordered,
-                       per_pixel=per_pixel * _MARGIN + _INPUT_BYTES_PER_PIXEL)
+    return MemoryModel(fixed=fixed * _FIXED_MARGIN + reordered,
+                       per_pixel=per_pixel * _PER_PIXEL_MARGIN + _INPUT_BYTES_PER_PIXEL)
