@@ -82,8 +82,8 @@ class TiledMemoryCase:
                             help=f"photo sizes (default: {' '.join(DEFAULT_SIZES)})")
         parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(DEFAULT_CASES),
                             help=f"default: {' '.join(DEFAULT_CASES)}")
-        parser.add_argument("--budget-mb", type=float, default=2048,
-                            help="the memory budget of the tiled run (default: 2048, RESTYLE_CONVERSION_MEMORY_MB's)")
+        parser.add_argument("--budget-mb", type=float, default=2304,
+                            help="the memory budget of the tiled run (default: 2304, RESTYLE_CONVERSION_MEMORY_MB's)")
         parser.add_argument("--tile", type=int, help="tile side (default: each network's own)")
         parser.add_argument("--untiled-limit-mb", type=float, default=3072,
                             help="measure the untiled run only where its estimate is below this (default: 3072)")

@@ -125,7 +125,7 @@ def test_the_tiled_memory_rows_set_tiles_beside_the_untiled_baseline(tmp_path):
     status, out, figures = run("memory", ["--tiled", "--sizes", "160x96", "--cases", "johnson", "--tile", "48"],
                                tmp_path)
     assert status == 0, out
-    assert "budget 2048 MiB, tiles of 48" in out and "bound 3 GiB" in out
+    assert "budget 2304 MiB, tiles of 48" in out and "bound 3 GiB" in out
     assert re.search(r"^johnson\s+160x96\s+[\d,]+\s+[\d,]+\s+160x96\s+[\d,]+\s+[\d,]+\s+[\d,]+\s+yes\s", out, re.M), out
     [row] = figures["rows"]
     assert row["tiled_size"] == row["untiled_size"] == "160x96"  # the budget did not shrink it
