@@ -256,8 +256,18 @@ class Inferer:
         side = tiler.default_tile if tile == "auto" else tile
         if tile == "auto" and self.memory.bytes_for(width, height) <= max_bytes:
             return (width, height), None  # fits whole: no tiling, and no tiling overhead
-        size = self.fit_size(width, height, max_bytes, tile=side) if max_bytes is not None else (width, height)
-        return size, side
+        if max_bytes is None:
+            return (width, height), side
+        if tile != "auto":
+            return self.fit_size(width, height, max_bytes, tile=side), side
+        # Tiles have a working set of their own: under a small budget, a photo shrunk to fit
+        # whole can be larger than one shrunk to fit in tiles. The larger wins.
+        whole = self.fit_size(width, height, max_bytes)
+        try:
+            tiled = self.fit_size(width, height, max_bytes, tile=side)
+        except MemoryBudgetError:
+            return whole, None
+        return (tiled, side) if tiled[0] * tiled[1] > whole[0] * whole[1] else (whole, None)
 
     def _require_tiler(self) -> Tiler:
         tiler = self.tiler
