@@ -240,8 +240,10 @@ class ConversionViewSet(
                 output_long_side=output_sizes.parse(data.validated_data["output_size"]),
             )
         except DjangoValidationError as exc:
-            field = {"image": "images", "art_model": "art_models"}.get(getattr(exc, "field", "image"), exc.field)
-            raise ValidationError({field: exc.messages}, code=exc.code or "invalid")
+            field = getattr(exc, "field", "image")
+            field = {"image": "images", "art_model": "art_models"}.get(field, field)
+            # A refusal naming several files is a list, which carries no code of its own.
+            raise ValidationError({field: exc.messages}, code=getattr(exc, "code", None) or "invalid")
         except services.ServiceError as exc:
             raise ValidationError({"art_models": [str(exc)]}, code="unavailable")
         body = BatchSerializer({"conversions": conversions}, context={"request": request}).data

@@ -5,10 +5,12 @@ is created in one transaction: a batch is accepted whole or refused whole, so on
 among three stores nothing. The web page and the REST API both call `create_batch`.
 """
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from .. import output_sizes, routing
 from ..models import Conversion
@@ -126,6 +128,9 @@ def _store(owner, uploads, checked, style_upload, checked_style, art_models, out
         style = _store_photo(owner, style_upload, checked_style)
         saved.append((style.image.storage, style.image.name))
     conversions = []
+    # One microsecond apart, in the order sent: the queue positions (selectors.queue_position) then
+    # follow the order of the messages, never a tie broken by a random id.
+    start = timezone.now()
     for upload, image in zip(uploads, checked):
         photo = _store_photo(owner, upload, image)
         saved.append((photo.image.storage, photo.image.name))
@@ -135,6 +140,7 @@ def _store(owner, uploads, checked, style_upload, checked_style, art_models, out
                 owner=owner, photo=photo, style_image=style if art_model.needs_style_image else None,
                 art_model=art_model, model_version=version, output_long_side=output_long_side,
                 seed=new_seed(art_model), queue=routing.conversion_queue(art_model=art_model, version=version),
+                queued_at=start + timedelta(microseconds=len(conversions)),
             ))
     for conversion in conversions:
         # Stored either way: if the broker cannot be reached now, the sweeper sends it later.
