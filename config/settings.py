@@ -310,6 +310,11 @@ RESTYLE_SIGNUP_RATE = _rate("RESTYLE_SIGNUP_RATE", "20/hour")
 # Generate requests (a grid of up to RESTYLE_MAX_SEEDS_PER_REQUEST images, or one mix), per user.
 RESTYLE_GENERATE_RATE = _rate("RESTYLE_GENERATE_RATE", "120/hour")
 
+# --- batch uploads (several photos, several models: a job per pair) -------------------------
+# What one request may carry; more is refused in words before anything is stored.
+RESTYLE_BATCH_MAX_PHOTOS = env.int("RESTYLE_BATCH_MAX_PHOTOS", default=20, minimum=1)
+RESTYLE_BATCH_MAX_JOBS = env.int("RESTYLE_BATCH_MAX_JOBS", default=60, minimum=1)
+
 # Throttle counters are shared by every web process, so they live in Redis.
 CACHES = {
     "default": {
