@@ -176,9 +176,12 @@ FILE_UPLOAD_HANDLERS = [
 # by capability" below).
 RESTYLE_INFERENCE_DTYPE = env.choice("RESTYLE_INFERENCE_DTYPE", default="fp32", choices=("fp32", "bf16", "fp16"))
 # Memory one conversion may use besides the loaded network. A photo whose conversion would need
-# more is converted at the largest size that fits (mlcore works the need out per network), so
-# a worker's peak memory does not grow with the photo, whatever the upload limit.
-RESTYLE_CONVERSION_MEMORY_MB = env.float("RESTYLE_CONVERSION_MEMORY_MB", default=2048, above=0)
+# more is converted in tiles, or at the largest size that fits (mlcore works the need out per
+# network), so a worker's peak memory does not grow with the photo, whatever the upload limit.
+# 2304 (2.25 GiB): what fast style's tiled estimate asks for a 4096x4096 photo (2112 MiB; 1644
+# measured), so it converts at full size, while a process with the network loaded (about 750
+# MiB) plus the budget stays under 3 GiB (python -m mlcore.bench memory --tiled).
+RESTYLE_CONVERSION_MEMORY_MB = env.float("RESTYLE_CONVERSION_MEMORY_MB", default=2304, above=0)
 # Networks kept loaded per worker process (each fast-style network is ~7 MB).
 RESTYLE_INFERER_CACHE_SIZE = env.int("RESTYLE_INFERER_CACHE_SIZE", default=8, minimum=0)
 RESTYLE_THUMBNAIL_SIDE = 480
@@ -306,6 +309,11 @@ RESTYLE_UPLOAD_RATE = _rate("RESTYLE_UPLOAD_RATE", "60/hour")
 RESTYLE_SIGNUP_RATE = _rate("RESTYLE_SIGNUP_RATE", "20/hour")
 # Generate requests (a grid of up to RESTYLE_MAX_SEEDS_PER_REQUEST images, or one mix), per user.
 RESTYLE_GENERATE_RATE = _rate("RESTYLE_GENERATE_RATE", "120/hour")
+
+# --- batch uploads (several photos, several models: a job per pair) -------------------------
+# What one request may carry; more is refused in words before anything is stored.
+RESTYLE_BATCH_MAX_PHOTOS = env.int("RESTYLE_BATCH_MAX_PHOTOS", default=20, minimum=1)
+RESTYLE_BATCH_MAX_JOBS = env.int("RESTYLE_BATCH_MAX_JOBS", default=60, minimum=1)
 
 # Throttle counters are shared by every web process, so they live in Redis.
 CACHES = {

@@ -1,47 +1,7 @@
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
-from . import output_sizes, selectors
-
-
-class ConversionForm(forms.Form):
-    """The upload page. The file itself is checked by services.create_conversion, which the
-    REST API shares, so both refuse the same files with the same words."""
-
-    image = forms.FileField(
-        label="Photo",
-        help_text="JPEG, PNG or WebP.",
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
-        error_messages={"required": "Choose a photo to upload."},
-    )
-    style_image = forms.FileField(
-        label="Style image",
-        required=False,
-        help_text="For models that paint in the style of an image of yours: a painting, a texture.",
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
-    )
-    art_model = forms.ModelChoiceField(
-        queryset=selectors.available_models(),
-        label="Model",
-        widget=forms.RadioSelect,
-        empty_label=None,
-        error_messages={
-            "required": "Choose a model.",
-            "invalid_choice": "That model is not available. Choose another one.",
-        },
-    )
-    # Not required: a client that leaves it out gets the default, as the API's do.
-    output_size = forms.TypedChoiceField(
-        label="Result size",
-        choices=output_sizes.CHOICES,
-        coerce=output_sizes.parse,
-        initial=str(output_sizes.DEFAULT),
-        required=False,
-        empty_value=output_sizes.DEFAULT,
-        help_text="The result's long side; a photo smaller than that keeps its own size. "
-        "Projections into a StyleGAN2 model are always the model's own size.",
-        error_messages={"invalid_choice": output_sizes.refusal("%(value)s")},
-    )
+from . import selectors
 
 
 class RestyleForm(forms.Form):

@@ -36,7 +36,7 @@ def refusal_for(exc):
             400,
             "too_many_files",
             f"The request carries too many files; the limit is {settings.DATA_UPLOAD_MAX_NUMBER_FILES}. "
-            "Send one photo (and one style image, for models that take one).",
+            f"Send at most {settings.RESTYLE_BATCH_MAX_PHOTOS} photos (and one style image, for models that take one).",
         )
     if isinstance(exc, TooManyFieldsSent):
         return Refusal(

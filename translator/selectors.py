@@ -295,3 +295,29 @@ def webhook_delivery_for(*, user, delivery_id):
     from .models import WebhookDelivery
 
     return get_object_or_404(WebhookDelivery.objects.filter(webhook__owner=user).select_related("webhook"), id=delivery_id)
+
+
+# --- queue positions (batch uploads: "3rd in the queue") ---------------------------------------
+
+
+def queue_position(*, conversion):
+    """Where a queued conversion waits: 1 when it is next on its queue, None when it is not queued.
+
+    It counts every job on the same queue (every user's: it is one queue) still queued that
+    started waiting before it. `queued_at`, not `created_at`: a job the sweeper hands back to
+    the queue gets a new message, behind the others, and a new `queued_at`. Ties (one batch in
+    one clock tick) go by id, so two jobs never share a place.
+    """
+    from django.db.models import Q
+
+    if conversion.status != Conversion.Status.QUEUED:
+        return None
+    ahead = Conversion.objects.filter(queue=conversion.queue, status=Conversion.Status.QUEUED).filter(
+        Q(queued_at__lt=conversion.queued_at) | Q(queued_at=conversion.queued_at, id__lt=conversion.id)
+    )
+    return ahead.count() + 1
+
+
+def queue_positions(*, conversions):
+    """{id: position} for the queued ones among `conversions` (a gallery page's tiles)."""
+    return {c.id: queue_position(conversion=c) for c in conversions if c.status == Conversion.Status.QUEUED}

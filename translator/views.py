@@ -8,12 +8,14 @@ from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import selectors, services
 from .api.throttles import SignupThrottle, UploadThrottle
 from .files import conversion_file_response, media_response
-from .forms import ConversionForm, RestyleForm, SignupForm
+from .batch_forms import BatchUploadForm
+from .forms import RestyleForm, SignupForm
 from .models import Conversion
 from .organise_forms import GalleryFilterForm
 from .request_limits import refusal_for
@@ -25,34 +27,50 @@ GALLERY_PAGE_SIZE = 24
 @login_required
 @require_http_methods(["GET", "POST"])
 def upload(request):
+    """One photo or several, each with one model or several: a conversion per (photo, model)."""
     if request.method == "POST":
-        if refused := refuse_if_over(request, UploadThrottle, what="uploads"):
-            return refused
-        form = ConversionForm(request.POST, request.FILES)
+        form = BatchUploadForm(request.POST, request.FILES)
         if form.is_valid():
+            uploads, art_models = form.cleaned_data["image"], list(form.cleaned_data["art_model"])
             try:
-                conversion = services.create_conversion(
-                    owner=request.user,
-                    upload=form.cleaned_data["image"],
-                    art_model=form.cleaned_data["art_model"],
-                    style_upload=form.cleaned_data.get("style_image"),
-                    output_long_side=form.cleaned_data["output_size"],
-                )
+                services.check_batch_counts(photo_count=len(uploads), model_count=len(art_models))
             except ValidationError as exc:
-                form.add_error(getattr(exc, "field", "image"), exc)
-            except services.ServiceError as exc:
-                form.add_error("art_model", str(exc))
+                form.add_error(exc.field, exc)
             else:
-                return redirect(conversion)
+                jobs = len(uploads) * len(art_models)
+                # The limit counts conversions: a batch spends one per pair, the same budget as the API's.
+                what = "uploads" if jobs == 1 else "conversions"
+                if refused := refuse_if_over(request, UploadThrottle, what=what, cost=jobs):
+                    return refused
+                try:
+                    conversions = services.create_batch(
+                        owner=request.user, uploads=uploads, art_models=art_models,
+                        style_upload=form.cleaned_data.get("style_image"),
+                        output_long_side=form.cleaned_data["output_size"],
+                    )
+                except ValidationError as exc:
+                    form.add_error(getattr(exc, "field", "image"), exc)
+                except services.ServiceError as exc:
+                    form.add_error("art_model", str(exc))
+                else:
+                    if len(conversions) == 1:
+                        return redirect(conversions[0])
+                    messages.success(request, f"{len(conversions)} conversions queued: {len(uploads)} "
+                                     f"photo{'s' if len(uploads) != 1 else ''} × {len(art_models)} "
+                                     f"model{'s' if len(art_models) != 1 else ''}.")
+                    return redirect("translator:gallery")
         status = 400
     else:
-        form = ConversionForm()
+        form = BatchUploadForm()
         status = 200
     limits = {
         "megabytes": round(settings.RESTYLE_MAX_UPLOAD_BYTES / (1024 * 1024)),
         "megapixels": round(settings.RESTYLE_MAX_PIXELS / 1_000_000),
+        "photos": settings.RESTYLE_BATCH_MAX_PHOTOS,
+        "jobs": settings.RESTYLE_BATCH_MAX_JOBS,
     }
-    return render(request, "translator/upload.html", {"form": form, "limits": limits}, status=status)
+    chosen = {str(pk) for pk in (form["art_model"].value() or [])}
+    return render(request, "translator/upload.html", {"form": form, "limits": limits, "chosen": chosen}, status=status)
 
 
 @login_required
@@ -141,6 +159,11 @@ def cancel(request, conversion_id):
         services.cancel_conversion(conversion=conversion)
     except services.ServiceError as exc:
         messages.info(request, str(exc))
+    # From a gallery tile: back to that gallery page, if `next` is one of ours.
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return redirect(target)
     return redirect(conversion)
 
 

@@ -5,11 +5,12 @@ import math
 from django.shortcuts import render
 
 
-def refuse_if_over(request, throttle_class, *, what):
-    """None while `request` is within the limit (and counts it); otherwise a 429 page saying
-    when to try again, with Retry-After. `what` names what was refused, e.g. "uploads"."""
+def refuse_if_over(request, throttle_class, *, what, cost=1):
+    """None while `request` is within the limit (and counts it, as `cost` jobs); otherwise a 429
+    page saying when to try again, with Retry-After. `what` names what was refused, e.g. "uploads"."""
     throttle = throttle_class()
-    if throttle.allow_request(request, None):  # fails open when the cache is down
+    allowed = throttle.allow_request(request, None) if cost == 1 else throttle.allow_jobs(request, cost)
+    if allowed:  # fails open when the cache is down
         return None
     wait = max(1, math.ceil(throttle.wait() or 1))
     minutes = math.ceil(wait / 60)

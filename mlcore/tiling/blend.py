@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 import torch
 
+from mlcore.tiling.heap import release_free_memory
+
 __all__ = ["blended", "tile_starts"]
 
 
@@ -59,4 +61,5 @@ def blended(translate: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, 
             y = translate(x[..., r : r + th, c : c + tw]).float()
             out[..., r : r + th, c : c + tw].addcmul_(y, weight)
             total[..., r : r + th, c : c + tw].add_(weight)
+        release_free_memory()  # a row of tiles' working memory, before the next row's (see heap)
     return out.div_(total)

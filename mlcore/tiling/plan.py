@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from mlcore.tiling.heap import release_free_memory
 from mlcore.tiling.layers import SPATIAL, Norm, Piece, Pointwise
 
 __all__ = ["Bands", "Tiled", "Residual", "run_plan", "run_chain", "statistics", "DEFAULT_TILE", "BAND_BYTES"]
@@ -134,6 +135,8 @@ def _run_steps(steps: Sequence, x: Bands, *, owned: bool, tile: int | None) -> B
                     step.apply_(t[..., rows[0] : rows[1], :])
         else:
             raise TypeError(f"not a plan step: {step!r}")
+        # The last step's freed bands, back to the system before the next step makes its own.
+        release_free_memory()
     return x if owned else x.clone()
 
 

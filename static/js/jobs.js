@@ -22,6 +22,23 @@
     current.replaceWith(img);
   }
 
+  function ordinal(n) {
+    const tens = n % 100, ones = n % 10;
+    const suffix = tens >= 10 && tens <= 20 ? "th" : ({1: "st", 2: "nd", 3: "rd"}[ones] || "th");
+    return n + suffix;
+  }
+
+  // What a job does when no progress bar says it (translator/queue_words.py says the same):
+  // its place in the queue, "Converting…" for a running job that reports no steps, or nothing.
+  function note(job) {
+    if (job.status === "queued" && job.queue_position) {
+      return job.queue_position === 1 ? "Next in the queue, waiting for a worker" : ordinal(job.queue_position) + " in the queue";
+    }
+    if (job.status === "running" && !job.progress) return "Converting…";
+    if (job.status === "cancelling") return "Cancelling…";
+    return "";
+  }
+
   function setHidden(el, selector, hidden) {
     const node = el.querySelector(selector);
     if (node) node.hidden = hidden;
@@ -44,8 +61,12 @@
     if (ranOn && job.worker) {
       ranOn.textContent = "Worker: " + job.worker + (job.worker_device ? " on " + job.worker_device : "") + ".";
     }
-    const progress = setHidden(el, "[data-progress]", finished || job.status === "queued");
+    // A bar only once there is progress to show: a fast job goes from its queue place to
+    // "Converting…" to its result, never through an empty bar.
+    const progress = setHidden(el, "[data-progress]", job.status !== "running" || !job.progress);
     if (progress) progress.value = job.progress;
+    const jobNote = el.querySelector("[data-job-note]");
+    if (jobNote) jobNote.textContent = note(job);
     const detail = el.querySelector("[data-progress-detail]");
     if (detail) detail.textContent = finished ? "" : job.progress_detail || "";
     setHidden(el, "[data-cancel]", finished || job.status === "cancelling");
@@ -82,6 +103,29 @@
 
   document.querySelectorAll("[data-conversion]").forEach((el) => {
     if (!FINISHED.includes(el.dataset.state)) poll(el);
+  });
+
+  // Cancel on a gallery tile: through the API, and the tile shows the answer in place (the
+  // form still posts, and comes back to this page, when the request cannot be made).
+  document.querySelectorAll("form[data-cancel-api]").forEach((form) => {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const tile = form.closest("[data-conversion]");
+      const token = form.querySelector("[name=csrfmiddlewaretoken]");
+      try {
+        const response = await fetch(form.dataset.cancelApi, {
+          method: "POST", credentials: "same-origin",
+          headers: {Accept: "application/json", "X-CSRFToken": token ? token.value : ""},
+        });
+        if (response.ok || response.status === 409) {
+          const answer = await response.json();
+          // 409: it had already finished; the tile's own polling shows how.
+          if (response.ok && tile) render(tile, answer);
+          return;
+        }
+      } catch (e) { /* fall back to the plain form */ }
+      form.submit();
+    });
   });
 
   document.querySelectorAll("form[data-confirm]").forEach((form) => {

@@ -122,6 +122,28 @@ def test_the_memory_case_prints_both_translations_side_by_side_and_the_budget_sh
     assert row["budget_peak"] < row["baseline_peak"] and row["ratio"] < 1
 
 
+def test_the_tiled_memory_rows_set_tiles_beside_the_untiled_baseline(tmp_path):
+    # Small tiles on a small photo: several tiles, each measured in its child like 4096x4096.
+    status, out, figures = run("memory", ["--tiled", "--sizes", "160x96", "--cases", "johnson", "--tile", "48"],
+                               tmp_path)
+    assert status == 0, out
+    assert "budget 2304 MiB, tiles of 48" in out and "bound 3 GiB" in out
+    assert re.search(r"^johnson\s+160x96\s+[\d,]+\s+[\d,]+\s+160x96\s+[\d,]+\s+[\d,]+\s+[\d,]+\s+yes\s", out, re.M), out
+    [row] = figures["rows"]
+    assert row["tiled_size"] == row["untiled_size"] == "160x96"  # the budget did not shrink it
+    assert row["tiled_peak"] > 0 and row["untiled_peak"] > 0 and row["tiled_seconds"] > 0
+    assert row["tiled_process_peak"] > row["tiled_loaded"] > row["tiled_peak"]  # torch is most of a small run
+    assert row["untiled_estimate"] > row["tiled_estimate"] > 0
+    assert row["mae_255"] < 0.01  # exact tiles: the same 8-bit picture, rounding aside
+
+
+def test_the_tiled_memory_rows_refuse_a_bad_size(capsys):
+    with pytest.raises(SystemExit) as refused:
+        main(["memory", "--tiled", "--sizes", "4096"])
+    assert refused.value.code == 2
+    assert "WIDTHxHEIGHT" in capsys.readouterr().err
+
+
 def test_a_bad_size_is_refused_before_anything_runs(capsys):
     with pytest.raises(SystemExit) as refused:
         main(["pix2pix", "--size", "40"])

@@ -28,7 +28,9 @@ MEASURE = textwrap.dedent("""
     family, side, config = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
     record = get_family(family)
     cfg = record.config_class(**config)
-    inf = Inferer(record.build(cfg), family=record, config=cfg)
+    # The estimate models eager torch (Inferer.translate keeps ONNX Runtime to budgets that
+    # hold ONNX_MEMORY_FACTOR times it: test_inference_memory_backend below).
+    inf = Inferer(record.build(cfg), family=record, config=cfg, backend="torch")
     estimate = inf.memory.bytes_for(side, side)
     x = torch.rand(1, 3, side, side)
     before = reset_peak_rss()
@@ -77,3 +79,20 @@ def test_a_budget_too_small_for_any_image_is_refused_in_words():
     net = inferer(variant="engstrom")
     with pytest.raises(MemoryBudgetError, match=r"fast_style needs about \d+ MiB .* 1 MiB is allowed"):
         net.fit_size(4000, 3000, 1 * MiB)
+
+
+def test_a_whole_photo_runs_on_onnx_runtime_only_when_its_larger_peak_fits_the_budget(monkeypatch):
+    from mlcore import inference
+
+    net = inferer(variant="johnson", channels=(4, 8, 8), num_residual_blocks=1)
+    assert net.backend_for(300, 200) == "onnxruntime"
+    used = []
+    real = Inferer.translate_tensor
+    monkeypatch.setattr(Inferer, "translate_tensor",
+                        lambda self, x, eager=False: used.append(eager) or real(self, x, eager=eager))
+    estimate = net.memory.bytes_for(300, 200)
+    photo = Image.new("RGB", (300, 200), (10, 20, 30))
+    net.translate(photo, max_bytes=estimate * inference.ONNX_MEMORY_FACTOR, tile=None)
+    net.translate(photo, max_bytes=estimate * 1.1, tile=None)  # fits eager torch, not ONNX Runtime
+    net.translate(photo)  # no budget: the fast backend
+    assert used == [False, True, False]

@@ -98,12 +98,16 @@ def test_pix2pix_in_blended_tiles_is_close_to_untiled(tmp_path, test_norm, bound
 
 def test_translate_tiles_when_the_whole_photo_would_not_fit_and_shrinks_only_what_cannot_tile():
     fast = inferer("fast_style", variant="engstrom", channels=(8, 16, 32), num_residual_blocks=2)
-    budget = fast.tiled_memory().bytes_for(1600, 1200) + MiB
-    assert fast.memory.bytes_for(1600, 1200) > budget
-    assert fast.plan(1600, 1200, max_bytes=budget) == ((1600, 1200), fast.tiler.default_tile)
+    budget = fast.tiled_memory().bytes_for(4000, 3000) + MiB
+    assert fast.memory.bytes_for(4000, 3000) > budget
+    assert fast.plan(4000, 3000, max_bytes=budget) == ((4000, 3000), fast.tiler.default_tile)
     assert fast.plan(300, 200, max_bytes=budget) == ((300, 200), None)  # fits whole: no tiles
-    size, side = fast.plan(1600, 1200, max_bytes=budget, tile=None)  # never tile: shrink
-    assert side is None and size[0] < 1600
+    size, side = fast.plan(4000, 3000, max_bytes=budget, tile=None)  # never tile: shrink
+    assert side is None and size[0] < 4000
+    # Under a budget smaller than a tile's working set, shrinking to fit whole does better.
+    small = fast.memory.bytes_for(320, 240)
+    assert small < fast.tiled_memory().fixed
+    assert fast.plan(1600, 1200, max_bytes=small)[1] is None
     light = inferer("ugatit", light=True, ngf=4, n_res=1, img_size=64)
     assert light.tiler is None
     size, side = light.plan(1600, 1200, max_bytes=light.memory.bytes_for(400, 300))
@@ -163,6 +167,7 @@ def test_a_large_johnson_translation_stays_within_its_memory_bound_in_a_child_pr
     out = subprocess.run([sys.executable, "-c", MEASURE, "2400", "1800", str(path)],
                          capture_output=True, text=True, check=True).stdout
     figures = json.loads(out.splitlines()[-1])
+    print({key: value // MiB if key != "size" else value for key, value in figures.items()}, "MiB")
     assert figures["size"] == [2400, 1800]  # converted at its size, in tiles
     assert figures["peak"] > 150 * MiB  # a real translation
     assert figures["peak"] <= figures["estimate"], figures  # the budget holds

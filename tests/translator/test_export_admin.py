@@ -60,7 +60,7 @@ def test_the_form_posts_the_table_shows_the_row_and_the_download_serves_the_file
     download = admin_client.get(link)
     assert download.status_code == 200
     assert b"".join(download.streaming_content) == (media_root / export.file.name).read_bytes()
-    assert download["Content-Disposition"] == 'attachment; filename="tiny-v1-48x32.pt"'
+    assert download["Content-Disposition"] == 'attachment; filename="tiny-v1-48x32.pt"; filename*=UTF-8\'\'tiny-v1-48x32.pt'
     assert download["Content-Type"] == "application/octet-stream"
 
 

@@ -101,17 +101,18 @@ def test_a_photo_too_large_to_convert_whole_is_converted_in_tiles_at_its_own_siz
     from mlcore.inference import Inferer
 
     inferer = Inferer.load(art_model.current_version.checkpoint.path)
-    budget = inferer.tiled_memory().bytes_for(1280, 960) + 2**20
-    assert inferer.memory.bytes_for(1280, 960) > budget  # whole, it would not fit
+    # Large enough that the tiles' own working set is the smaller part.
+    budget = inferer.tiled_memory().bytes_for(2000, 1500) + 2**20
+    assert inferer.memory.bytes_for(2000, 1500) > budget  # whole, it would not fit
     settings.RESTYLE_CONVERSION_MEMORY_MB = budget / 2**20
     # The photo's own size asked for: the memory budget alone decides how it is converted.
-    conversion = services.create_conversion(owner=user, upload=upload_file(size=(1280, 960)), art_model=art_model,
+    conversion = services.create_conversion(owner=user, upload=upload_file(size=(2000, 1500)), art_model=art_model,
                                             output_long_side=None)
     run_conversion(str(conversion.id))
     conversion.refresh_from_db()
     assert conversion.status == Conversion.Status.SUCCEEDED, conversion.error
     with conversion.result.open("rb") as fh:
-        assert Image.open(io.BytesIO(fh.read())).size == (1280, 960)
+        assert Image.open(io.BytesIO(fh.read())).size == (2000, 1500)
     assert conversion.label == ""
 
 

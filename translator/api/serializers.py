@@ -146,6 +146,10 @@ class ConversionSerializer(serializers.ModelSerializer):
     reproduces = serializers.SerializerMethodField(
         help_text="The URL of the conversion this one runs again (POST .../again/); null otherwise."
     )
+    queue_position = serializers.SerializerMethodField(
+        help_text="While queued, its place on its queue (1: next, waiting for a worker), counting every job "
+        "still queued there that started waiting before it; null when not queued."
+    )
 
     class Meta:
         model = Conversion
@@ -155,6 +159,7 @@ class ConversionSerializer(serializers.ModelSerializer):
             "result_url", "thumbnail_url", "latent_url", "output_size", "result_width", "result_height",
             "created_at", "started_at", "finished_at", "load_seconds", "run_seconds",
             "worker", "worker_device", "favourite", "seed", "checkpoint_sha256", "run_settings", "reproduces",
+            "queue_position",
         ]
         read_only_fields = fields
         extra_kwargs = {
@@ -171,6 +176,9 @@ class ConversionSerializer(serializers.ModelSerializer):
             "checkpoint_sha256": {"help_text": "SHA-256 of the model version's network file it ran with (empty for "
                                   "Gatys, and until it has run)."},
         }
+
+    def get_queue_position(self, obj) -> int | None:
+        return selectors.queue_position(conversion=obj)
 
     def get_reproduces(self, obj) -> str | None:
         if obj.reproduces_id is None:
@@ -362,3 +370,59 @@ class ConversionUpdateSerializer(serializers.Serializer):
     """What a PATCH of a conversion may change: its favourite star."""
 
     favourite = serializers.BooleanField(help_text="true to star it, false to unstar it.")
+
+
+class _RepeatedField(serializers.ListField):
+    """A list sent as a repeated multipart part, named `images` or, as many clients write it, `images[]`."""
+
+    def get_value(self, dictionary):
+        value = super().get_value(dictionary)
+        if value is serializers.empty and hasattr(dictionary, "getlist"):
+            return dictionary.getlist(f"{self.field_name}[]") or serializers.empty
+        return value
+
+
+class BatchCreateSerializer(serializers.Serializer):
+    """Several photos, each with every one of several models: a conversion per (photo, model)."""
+
+    images = _RepeatedField(
+        child=serializers.FileField(error_messages={
+            "empty": "A photo file is empty. Choose photos to upload.",
+            "invalid": "Send each photo as a file (multipart/form-data, with a file name).",
+        }),
+        allow_empty=False,
+        help_text=f"The photos ({', '.join(ACCEPTED_FORMATS.values())}): repeat the `images` part once per photo; "
+        f"at most {settings.RESTYLE_BATCH_MAX_PHOTOS} (RESTYLE_BATCH_MAX_PHOTOS).",
+        error_messages={"required": "Choose at least one photo to upload.",
+                        "empty": "Choose at least one photo to upload."},
+    )
+    art_models = _RepeatedField(
+        child=serializers.PrimaryKeyRelatedField(
+            queryset=selectors.available_models(),
+            error_messages={
+                "does_not_exist": "That model is not available. Choose another one.",
+                "incorrect_type": "A model is given by its numeric id.",
+            },
+        ),
+        allow_empty=False,
+        help_text="Ids of models from /api/v1/models/: repeat the part once per model. Every photo is converted "
+        f"with every model, at most {settings.RESTYLE_BATCH_MAX_JOBS} conversions in all (RESTYLE_BATCH_MAX_JOBS).",
+        error_messages={"required": "Choose at least one model.", "empty": "Choose at least one model."},
+    )
+    style_image = serializers.FileField(
+        required=False,
+        help_text="One style image for the whole batch, needed when a model's `expects` asks for one (Gatys).",
+        error_messages={
+            "empty": "The style image file is empty.",
+            "invalid": "Send the style image as a file (multipart/form-data, with a file name).",
+        },
+    )
+    output_size = serializers.ChoiceField(
+        choices=output_sizes.TOKENS, required=False, default=str(output_sizes.DEFAULT),
+        help_text=f"As for one conversion: {output_sizes.ALLOWED_WORDS}; default {output_sizes.DEFAULT}.",
+        error_messages={"invalid_choice": output_sizes.refusal("{input}")},
+    )
+
+
+class BatchSerializer(serializers.Serializer):
+    conversions = ConversionSerializer(many=True, help_text="The new conversions, photo by photo.")

@@ -28,10 +28,41 @@ class _FailOpen:
 
 
 class UploadThrottle(_FailOpen, UserRateThrottle):
+    """Counts conversions: a plain upload is one, a batch one per (photo, model) pair."""
+
     scope = "uploads"
 
     def get_rate(self):
         return settings.RESTYLE_UPLOAD_RATE
+
+    def allow_jobs(self, request, count):
+        """True (and `count` jobs spent) when `count` more fit in the budget now; a batch that does
+        not fit spends nothing. Fails open like allow_request."""
+        if cache_breaker.is_open:
+            return True
+        try:
+            return self._allow_jobs(request, count)
+        except Exception as exc:
+            log.warning("rate limiting is unavailable (%s); request allowed", exc)
+            cache_breaker.trip()
+            return True
+
+    def _allow_jobs(self, request, count):
+        # SimpleRateThrottle.allow_request, with `count` entries in the history instead of one.
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, None)
+        if self.key is None:
+            return True
+        self.history = self.cache.get(self.key, [])
+        self.now = self.timer()
+        while self.history and self.history[-1] <= self.now - self.duration:
+            self.history.pop()
+        if len(self.history) + count > self.num_requests:
+            return self.throttle_failure()
+        self.history[:0] = [self.now] * count
+        self.cache.set(self.key, self.history, self.duration)
+        return True
 
 
 class GenerateThrottle(_FailOpen, UserRateThrottle):

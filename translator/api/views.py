@@ -29,6 +29,8 @@ from .organise import (
 from .renderers import BinaryFileRenderer, ImageFileRenderer, ZipRenderer
 from .serializers import (
     ArtModelSerializer,
+    BatchCreateSerializer,
+    BatchSerializer,
     ConversionCreateSerializer,
     ConversionSerializer,
     ConversionUpdateSerializer,
@@ -213,6 +215,39 @@ class ConversionViewSet(
             raise ValidationError({"model": [str(exc)]}, code="unavailable")
         body = ConversionSerializer(conversion, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+
+    @extend_schema(
+        summary="Upload several photos and convert each with several models (a conversion per pair)",
+        request={"multipart/form-data": BatchCreateSerializer},
+        responses={201: BatchSerializer, **errors(400, 401, 413, 429)},
+    )
+    @action(detail=False, methods=["post"])
+    def batch(self, request):
+        data = BatchCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        uploads, art_models = data.validated_data["images"], data.validated_data["art_models"]
+        try:
+            model_count = len({m.pk for m in art_models})
+            services.check_batch_counts(photo_count=len(uploads), model_count=model_count)
+            # The rate limit counts conversions, not requests: a batch spends one per (photo, model),
+            # after the counts (cheap) and before any image is decoded or stored.
+            throttle = UploadThrottle()
+            if not throttle.allow_jobs(request, len(uploads) * model_count):
+                self.throttled(request, throttle.wait())
+            conversions = services.create_batch(
+                owner=request.user, uploads=uploads, art_models=art_models,
+                style_upload=data.validated_data.get("style_image"),
+                output_long_side=output_sizes.parse(data.validated_data["output_size"]),
+            )
+        except DjangoValidationError as exc:
+            field = getattr(exc, "field", "image")
+            field = {"image": "images", "art_model": "art_models"}.get(field, field)
+            # A refusal naming several files is a list, which carries no code of its own.
+            raise ValidationError({field: exc.messages}, code=getattr(exc, "code", None) or "invalid")
+        except services.ServiceError as exc:
+            raise ValidationError({"art_models": [str(exc)]}, code="unavailable")
+        body = BatchSerializer({"conversions": conversions}, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):
         services.delete_conversion(conversion=instance)

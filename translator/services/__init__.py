@@ -12,6 +12,7 @@ from .albums import (
     rename_album,
     set_favourite,
 )
+from .batches import check_batch_counts, create_batch
 from .catalogue import add_model_version, import_model, render_model_preview, set_model_preview, set_version_device_class
 from .conversions import (
     cancel_conversion,
@@ -123,6 +124,8 @@ __all__ = [
     "import_model",
     "render_model_preview",
     "create_conversion",
+    "create_batch",
+    "check_batch_counts",
     "claim_conversion",
     "renew_lease",
     "sweep_conversions",

@@ -1,4 +1,4 @@
-"""0021_photo_upright_size: a photo stored before uploads were re-encoded (its uploaded bytes,
+"""0020_photo_upright_size: a photo stored before uploads were re-encoded (its uploaded bytes,
 EXIF orientation 6, labelled with its stored 400x600) gets its upright size, 600x400; an
 upright photo and one whose file is gone keep theirs."""
 import io
@@ -10,7 +10,7 @@ from django.db.migrations.executor import MigrationExecutor
 from PIL import Image
 
 BEFORE = [("translator", "0019_webhooks")]
-AFTER = [("translator", "0021_photo_upright_size")]
+AFTER = [("translator", "0020_photo_upright_size")]
 
 
 def jpeg(size, orientation=None):
