@@ -99,6 +99,9 @@ class Inferer:
         self._backend_choice = backend
         self._backend: str | None = "torch" if backend == "torch" else None
         self._onnx: runtime.OnnxTranslator | None = None
+        # What "auto" has run (runtime.work_key): an export pays only for work that comes again.
+        self._seen: set[tuple] = set()
+        self.last_backend: str | None = None
         if backend == "torch":
             return
         refusal = self._onnx_refusal()
@@ -144,19 +147,28 @@ class Inferer:
         "onnxruntime" or "torch" (asking may run the parity probe, once)."""
         return self._resolve_backend()
 
-    def backend_for(self, height: int, width: int) -> str:
-        """The backend a ``height`` x ``width`` picture runs on ("auto" keeps pictures under
-        ``MIN_AUTO_PIXELS`` on eager torch, where an export would cost more than it saves)."""
+    def backend_for(self, height: int, width: int, batch: int = 1) -> str:
+        """The backend the next ``batch`` x ``height`` x ``width`` picture runs on. "auto" keeps
+        pictures under ``MIN_AUTO_PIXELS`` on eager torch, and runs the first of its kind
+        eager too: an export costs seconds, more than one picture gains, so it is paid only
+        for work that comes again (the second photo of a model, where one graph serves every
+        size; else the second of that shape, as the tiles of one photo are)."""
         if self._backend == "torch":
             return "torch"
-        if self._backend_choice == "auto" and height * width < runtime.MIN_AUTO_PIXELS:
-            return "torch"
+        if self._backend_choice == "auto":
+            if height * width < runtime.MIN_AUTO_PIXELS:
+                return "torch"
+            if runtime.work_key(self.net, (batch, 3, height, width)) not in self._seen:
+                return "torch"
         return self._resolve_backend()
 
     def _onnx_for(self, x01: torch.Tensor) -> runtime.OnnxTranslator | None:
-        if x01.device.type != "cpu" or self.backend_for(x01.shape[-2], x01.shape[-1]) != "onnxruntime":
+        if x01.device.type != "cpu":
             return None
-        return self._onnx
+        batch, _, height, width = x01.shape
+        backend = self.backend_for(height, width, batch)
+        self._seen.add(runtime.work_key(self.net, tuple(x01.shape)))
+        return self._onnx if backend == "onnxruntime" else None
 
     @classmethod
     def load(
@@ -288,12 +300,15 @@ class Inferer:
         onnx = None if eager else self._onnx_for(x01)
         if onnx is not None:
             try:
-                return onnx.translate(x01)
+                y = onnx.translate(x01)
+                self.last_backend = "onnxruntime"
+                return y
             except Exception as exc:  # an export or runtime fault at this shape: eager still works
                 if self._backend_choice == "onnxruntime":
                     raise runtime.BackendUnavailable(f"ONNX Runtime failed on {tuple(x01.shape)}: {exc}") from exc
                 log.warning("%s: ONNX Runtime failed on %s, running eager torch: %s",
                             self.family, tuple(x01.shape), exc)
+        self.last_backend = "torch"
         with torch.inference_mode():
             x = x01.to(device=self.device, dtype=self.dtype)
             y = self._family.translate(self.net, x)

@@ -127,7 +127,10 @@ class EdgesCase:
 
         import torch
 
-        torch.set_grad_enabled(False)
+        with torch.no_grad():  # not set_grad_enabled(False): a caller in this process keeps its mode
+            return self._measure(args, baseline, modes, name=name, parser=parser, styles_dir=styles_dir)
+
+    def _measure(self, args, baseline, modes, *, name, parser, styles_dir):
         inputs = {"styles": args.styles, "images": args.images, "long_side": args.long_side, "bands": args.bands,
                   "interior_lines": list(INTERIOR), "baseline": mode_name(baseline),
                   "modes": [mode_name(m) for m in modes], "data": str(args.data),

@@ -3,7 +3,8 @@ and run by ONNX Runtime.
 
 ``Inferer(backend="auto")`` (the default) uses ``OnnxTranslator`` on CPU in fp32 when
 onnxruntime imports and the network passes a parity probe against eager torch; otherwise it
-runs eager torch. ``graph`` exports a family's translate path (ONNX bytes, TorchScript);
+runs eager torch. It exports only for work that comes again: the first picture of a kind
+(``work_key``) runs eager. ``graph`` exports a family's translate path (ONNX bytes, TorchScript);
 ``onnx_session`` makes ONNX Runtime sessions with thread settings that suit a shared worker.
 """
 
@@ -16,6 +17,7 @@ from mlcore.runtime.backend import (
     BackendUnavailable,
     OnnxTranslator,
     onnxruntime_available,
+    work_key,
 )
 
 __all__ = [
@@ -27,4 +29,5 @@ __all__ = [
     "BackendUnavailable",
     "OnnxTranslator",
     "onnxruntime_available",
+    "work_key",
 ]

@@ -14,6 +14,10 @@ input shape: the graph is exported at a static shape, with the Python-computed p
 in (see mlcore.runtime.graph), and is right for that shape only. Those sessions are kept in a
 small LRU (``MAX_SESSIONS``); a new shape costs an export and a session (logged), once.
 
+``Inferer``'s "auto" asks for a graph only when work comes again (``work_key``): a one-off
+picture (a preview, a test, the first photo of its shape) runs eager, where an export would
+cost more than the runtime saves on it.
+
 The translator is trusted only after a parity probe: a random ``PROBE_SHAPE`` picture (odd and
 non-square sides) through both ONNX Runtime and eager torch, whose mean absolute difference
 must stay within ``PARITY_MAE`` (1/255, one grey level).
@@ -43,6 +47,7 @@ __all__ = [
     "BackendUnavailable",
     "OnnxTranslator",
     "onnxruntime_available",
+    "work_key",
 ]
 
 log = logging.getLogger(__name__)
@@ -59,6 +64,14 @@ DYNAMIC_PROBES = ((131, 190), (202, 129))
 # In "auto", smaller pictures run eager: their eager time (tens of ms) is below what a first
 # export of their shape costs (seconds), and thumbnails and test pictures come in many sizes.
 MIN_AUTO_PIXELS = 128 * 128
+
+
+def work_key(net: nn.Module, shape: tuple[int, ...]) -> tuple:
+    """What one export serves: every picture of a batch size (sides of ``DYNAMIC_MIN_SIDE`` and
+    more) for a network whose graph has symbolic sides, else one input shape."""
+    if getattr(net, "onnx_symbolic_sides", False) and min(shape[-2:]) >= DYNAMIC_MIN_SIDE:
+        return ("any size", shape[0])
+    return tuple(shape)
 
 
 class BackendUnavailable(RuntimeError):

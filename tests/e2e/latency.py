@@ -52,7 +52,7 @@ from mlcore.bench.harness import (
 )
 
 from .phone_photo import HEIGHT, WIDTH, phone_photo
-from .stack import REPO, Stack, api_session, cpu_seconds, free_port, prepare_site
+from .stack import REPO, Stack, api_session, cpu_seconds, free_port, own_database, prepare_site
 from .throughput import stamp, wait_all
 
 USER = ("latency", "latency-password-1")
@@ -148,6 +148,7 @@ def main(argv=None):
     worker_env = {name: str(args.threads) for name in ("RESTYLE_WORKER_TORCH_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     if args.memory_mb:
         worker_env["RESTYLE_CONVERSION_MEMORY_MB"] = str(args.memory_mb)
+    drop_database = own_database(env, "latency")
     prepare_site(env, data_dir=args.data_dir, users=[USER])
     stack = Stack(workdir, env)
     try:
@@ -217,6 +218,7 @@ def main(argv=None):
             print(f"kept {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+            drop_database()
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from .stack import (
     Stack,
     api_session,
     free_port,
+    own_database,
     percentile,
     prepare_site,
     wait_for,
@@ -140,6 +141,7 @@ def main(argv=None):
         "RESTYLE_UPLOAD_RATE": "100000/hour",
     }
     users = [(f"soak{i}", f"soak-password-{i}-x") for i in range(args.clients)]
+    drop_database = own_database(env, "soak")
     prepare_site(env, data_dir=args.data_dir, users=users)
 
     stack = Stack(workdir, env)
@@ -249,6 +251,7 @@ def main(argv=None):
     stack.stop()
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
+        drop_database()
     return 1 if lost or duplicated or ran_twice else 0
 
 

@@ -3,7 +3,8 @@
 The fault tests and the soak script (tests/e2e/soak.py) start one, then break it the way
 production breaks: kill -9 of a worker's pool child or main process, of redis-server; SIGSTOP.
 The throughput benchmark (tests/e2e/throughput.py) times conversions through one. The scripts
-build their site in a folder of their own with `prepare_site` and talk to it with `api_session`;
+build their site in a folder (and, on PostgreSQL, a database: `own_database`) of their own with
+`prepare_site` and talk to it with `api_session`;
 the tests build theirs in their own database with `prepare_site_here` and `api_user`.
 Every process inherits one environment (database, media folder, broker URL; `database_env` gives
 the database's), so the stack is
@@ -12,6 +13,7 @@ whatever that environment says; nothing here knows about pytest.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -43,6 +45,31 @@ def database_env(settings_dict, environ=os.environ):
     return {"RESTYLE_DATABASE_URL": urlunsplit(urlsplit(url)._replace(path="/" + quote(settings_dict["NAME"])))}
 
 
+def own_database(env, name, environ=os.environ):
+    """A database of the script's own: on the PostgreSQL server that RESTYLE_DATABASE_URL or
+    DATABASE_URL names, a new database `restyle_<name>_<random>`, set in `env` (the URL's own
+    database is left alone: rows an earlier run left there, naming media files of a folder since
+    removed, would be taken for this run's). Returns what drops it again; the caller runs that
+    once its processes are stopped. Without a URL the site keeps SQLite in its own folder, and
+    there is nothing to drop."""
+    url = environ.get("RESTYLE_DATABASE_URL") or environ.get("DATABASE_URL")
+    if not url:
+        return lambda: None
+    import psycopg
+    from psycopg import sql
+
+    database = f"restyle_{name}_{secrets.token_hex(4)}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    env["RESTYLE_DATABASE_URL"] = urlunsplit(urlsplit(url)._replace(path="/" + database))
+
+    def drop():
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+
+    return drop
+
+
 def prepare_site(env, *, data_dir, users, styles="wave"):
     """A site's database and files, made as `make run` makes them: migrations, static files, the
     demo models `styles` from `data_dir`, and the `users` ((username, password) pairs). `env`
@@ -56,9 +83,7 @@ def prepare_site(env, *, data_dir, users, styles="wave"):
         "call_command('migrate', interactive=False, verbosity=0)",
         "call_command('collectstatic', interactive=False, verbosity=0)",
         f"call_command('install_demo_models', styles={styles!r}, stdout=io.StringIO())",
-        # Idempotent: a PostgreSQL database (DATABASE_URL) may outlive one run.
-        *(f"User.objects.filter(username={u!r}).exists() or User.objects.create_user({u!r}, password={p!r})"
-          for u, p in users),
+        *(f"User.objects.create_user({u!r}, password={p!r})" for u, p in users),
     ])
     subprocess.run([sys.executable, "manage.py", "shell", "-v0", "-c", script], cwd=REPO, env={**os.environ, **env},
                    check=True)

@@ -47,6 +47,7 @@ from .stack import (
     api_session,
     cpu_seconds,
     free_port,
+    own_database,
     percentile,
     prepare_site,
 )
@@ -186,6 +187,7 @@ def main(argv=None):
         "RESTYLE_UPLOAD_RATE": "100000/hour",
     }
     database = "PostgreSQL (DATABASE_URL)" if (os.environ.get("RESTYLE_DATABASE_URL") or os.environ.get("DATABASE_URL")) else "SQLite"
+    drop_database = own_database(env, "throughput")
     prepare_site(env, data_dir=args.data_dir, users=[USER])
     stack = Stack(workdir, env)
     try:
@@ -226,6 +228,7 @@ def main(argv=None):
             print(f"kept {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+            drop_database()
 
 
 if __name__ == "__main__":

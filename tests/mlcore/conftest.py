@@ -139,3 +139,14 @@ def G():
     from stylegan2_tiny import random_generator
 
     return random_generator("tiny32")
+
+
+@pytest.fixture(autouse=True)
+def grad_mode_restored():
+    """A test that switches autograd off for the process (a benchmark's main run in-process, say)
+    must not leave the tests after it without gradients."""
+    import torch
+
+    enabled = torch.is_grad_enabled()
+    yield
+    torch.set_grad_enabled(enabled)

@@ -71,8 +71,33 @@ def test_auto_is_onnx_runtime_for_photos_and_eager_for_thumbnails():
     family, config, net = _build("johnson")
     inferer = Inferer(net, family=family, config=config)
     assert inferer.backend == "onnxruntime"
+    inferer.translate_tensor(_picture((1, 3, 256, 256)))
     assert inferer.backend_for(256, 256) == "onnxruntime"
     assert inferer.backend_for(64, 64) == "torch"
+
+
+def test_auto_exports_only_for_work_that_comes_again():
+    """An export costs seconds: a one-off picture (a preview, the first photo of its shape) runs
+    eager, and the graph is made when the work repeats."""
+    family, config, net = _build("johnson")  # one graph for pictures of every size
+    inferer = Inferer(net, family=family, config=config)
+    inferer.translate_tensor(_picture((1, 3, 256, 256)))
+    assert inferer.last_backend == "torch" and inferer._onnx is None, "nothing was exported for the first picture"
+    inferer.translate_tensor(_picture((1, 3, 200, 300)))
+    assert inferer.last_backend == "onnxruntime", "the second picture, of another size, runs on the graph"
+    assert inferer._onnx.dynamic
+
+    family, config, net = _build("ml5")  # a graph per picture shape
+    inferer = Inferer(net, family=family, config=config)
+    for shape, expected in [((1, 3, 140, 141), "torch"), ((1, 3, 140, 141), "onnxruntime"),
+                            ((1, 3, 150, 141), "torch"), ((1, 3, 140, 141), "onnxruntime")]:
+        x = _picture(shape)
+        got = inferer.translate_tensor(x)
+        with torch.inference_mode():
+            want = family.translate(net, x)
+        assert inferer.last_backend == expected, shape
+        assert (got - want).abs().mean().item() <= 1 / 255, shape
+    assert (1, 3, 150, 141) not in inferer._onnx.shapes, "the one-off shape got no graph"
 
 
 def test_cuda_and_reduced_precision_stay_on_torch():
@@ -139,6 +164,7 @@ def test_an_export_that_fails_at_one_shape_runs_that_shape_eager(monkeypatch, ca
     monkeypatch.setattr(backend_module, "onnx_bytes", refuse)
     x = _picture((1, 3, 140, 141))
     with caplog.at_level(logging.WARNING, logger="mlcore.inference"):
+        inferer.translate_tensor(x)  # the shape's first picture runs eager, unexported
         got = inferer.translate_tensor(x)
         inferer.translate_tensor(x)
     with torch.inference_mode():

@@ -45,6 +45,22 @@ def test_running_it_again_keeps_what_is_installed(ml5_dir):
     assert ArtModel.objects.get(slug="wave").current_version.number == 2
 
 
+def test_an_installed_model_whose_file_is_gone_from_the_storage_is_installed_again(ml5_dir):
+    """The database kept, the media folder emptied (a new host, a wiped volume): conversions with
+    the model would fail on the missing file, so running the command again restores it."""
+    call_command("install_demo_models", styles="wave,udnie", stdout=io.StringIO(), stderr=io.StringIO())
+    wave = ArtModel.objects.get(slug="wave").current_version
+    wave.checkpoint.storage.delete(wave.checkpoint.name)
+    out = io.StringIO()
+    call_command("install_demo_models", styles="wave,udnie", stdout=out, stderr=io.StringIO())
+    assert "wave: The Great Wave v1's checkpoint file is missing from the storage; installing it again" in out.getvalue()
+    assert "udnie: already installed" in out.getvalue()
+    again = ArtModel.objects.get(slug="wave").current_version
+    assert again.number == 2 and again.checkpoint.storage.exists(again.checkpoint.name)
+    assert read_header(again.checkpoint.path).family == "fast_style"
+    assert ArtModel.objects.get(slug="udnie").current_version.number == 1
+
+
 def test_an_unknown_style_is_a_clear_error(ml5_dir):
     with pytest.raises(CommandError, match="Known styles: wave"):
         call_command("install_demo_models", styles="wave,picasso")

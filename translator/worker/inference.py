@@ -73,7 +73,7 @@ def translate_photo(conversion):
         label = (f"Converted at {result.width}×{result.height}, the largest this server converts with this "
                  f"model (the photo is {image.width}×{image.height}).{why}")
     # ONNX Runtime and eager torch agree within 1/255, not bit for bit: the record says which ran.
-    record = reproduce.run_settings(conversion, family_settings={"backend": inferer.backend_for(*result.size[::-1])})
+    record = reproduce.run_settings(conversion, family_settings={"backend": inferer.last_backend})
     label = "; ".join(filter(None, [label, reproduce.caveat(conversion, record)]))
     return Outcome(result, load_seconds, time.perf_counter() - started, label,
                    checkpoint_sha256=sha256, run_settings=record)

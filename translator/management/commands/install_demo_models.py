@@ -80,10 +80,16 @@ class Command(BaseCommand):
         preview_input = self._preview_input()
 
         for index, style in enumerate(wanted):
-            art_model = ArtModel.objects.filter(slug=style.slug).first()
-            if art_model and art_model.current_version and not force:
-                self.stdout.write(f"  {style.slug}: already installed")
-                continue
+            art_model = ArtModel.objects.filter(slug=style.slug).select_related("current_version").first()
+            current = art_model and art_model.current_version
+            if current and not force:
+                if _checkpoint_stored(current):
+                    self.stdout.write(f"  {style.slug}: already installed")
+                    continue
+                # A media folder (or bucket) emptied under a kept database: conversions with
+                # this model would fail, so it gets its file again, as a new version.
+                self.stdout.write(f"  {style.slug}: {current}'s checkpoint file is missing from the storage; "
+                                  "installing it again")
             with tempfile.TemporaryDirectory() as tmp:
                 folder = Path(tmp if online else source_dir) / style.slug
                 if online:
@@ -129,3 +135,7 @@ class Command(BaseCommand):
         image = catalogue.open_image(path)
         image.thumbnail((320, 320))
         return image
+
+
+def _checkpoint_stored(version):
+    return bool(version.checkpoint) and version.checkpoint.storage.exists(version.checkpoint.name)
