@@ -90,7 +90,7 @@ def test_every_page_starts_with_a_skip_link_to_the_content(alice):
     body = page.split("<body>", 1)[1]
     assert body.lstrip().startswith('<a class="skip-link" href="#main">Skip to the content</a>')
     assert '<main id="main" tabindex="-1">' in page
-    assert 'role="radiogroup" aria-labelledby="models-heading"' in page
+    assert 'role="group" aria-labelledby="models-heading"' in page  # checkboxes: one or more models
 
 
 def test_the_500_page_needs_neither_the_database_nor_a_request_context(django_assert_num_queries):
