@@ -5,8 +5,10 @@ from django.urls import include, path
 from translator import views as translator_views
 
 from . import error_pages
+from .favicon import favicon
 
 urlpatterns = [
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("translator.api.urls")),
     path("accounts/signup/", translator_views.signup, name="signup"),

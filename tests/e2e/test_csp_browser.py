@@ -124,7 +124,10 @@ def test_the_admin_runs_under_the_policy(redis_server, wave_model, watched_page)
 
     # Our admin script: the running run's live panel refreshes itself (every 3 s).
     page.goto(f"/admin/translator/modelversion/{version.pk}/change/")
-    expect(page.get_by_role("button", name="Publish this version")).to_be_visible()
+    expect(page.get_by_role("link", name="Publish this version…")).to_be_visible()
+    page.goto(f"/admin/translator/modelversion/{version.pk}/publish/")
+    expect(page.get_by_label("Description")).to_be_visible()
+    page.nothing_refused("publish page")
     page.goto(f"/admin/translator/trainingrun/{run.pk}/change/")
     expect(page.locator("[data-run-step]")).to_contain_text("step 10 of 100")
     TrainingRun.objects.filter(pk=run.pk).update(step=42)

@@ -143,7 +143,9 @@ def test_a_worker_host_sharing_only_database_broker_and_store_converts_and_train
     assert "step 6 of 6 (100%)" in live and "<polyline" in live, live[:3000]
 
     version = run.model_version
-    admin.post_form(reverse("admin:translator_modelversion_publish", args=[version.pk]))
+    admin.post_form(reverse("admin:translator_modelversion_publish", args=[version.pk]),
+                    {"name": version.art_model.name, "description": "Trained on the second host.",
+                     "input_hint": "an edge drawing", "card": "probes"})
     drawing = data_dir / "images" / "content" / "camera.png"
     _, painted = convert_and_fetch(ada, drawing, version.art_model)
     assert painted.size == Image.open(drawing).size

@@ -83,10 +83,13 @@ def test_a_pix2pix_run_becomes_a_published_model_users_convert_with(
     people = Client()
     people.force_login(user)
     assert "Edges to photos" not in people.get("/").content.decode()
-    ArtModel.objects.filter(pk=version.art_model_id).update(input_hint="an edge drawing")
-    admin.post(reverse("admin:translator_modelversion_publish", args=[version.pk]))
+    response = admin.post(reverse("admin:translator_modelversion_publish", args=[version.pk]),
+                          {"name": "Edges to photos", "description": "Turns a line drawing into a photo.",
+                           "input_hint": "an edge drawing", "card": "probes"})
+    assert response.status_code == 302, response.content.decode()[-3000:]
     page = people.get("/").content.decode()
-    assert "Edges to photos" in page and "an edge drawing" in page
+    assert "Edges to photos" in page and "an edge drawing" in page and "Turns a line drawing into a photo." in page
+    assert ArtModel.objects.get(pk=version.art_model_id).preview  # the card, from the probe outputs
 
     with open(data_dir / "images" / "content" / "camera.png", "rb") as fh:
         response = people.post("/", {"image": fh, "art_model": version.art_model_id})

@@ -324,7 +324,11 @@ def test_a_trained_stylegan2_model_names_its_dataset_and_publishes_and_rolls_bac
     assert first.config == {"resolution": 32, "trained_on": "Cubist paintings"}
     page = admin_client.get(reverse("admin:translator_trainingrun_change", args=[run.pk])).content.decode()
     assert "<b>G loss (non-saturating logistic)</b>" in page and "<b>augmentation p (ADA)</b>" in page
+    # Publishing asks for what users see; the seed grid the worker made is kept as the card.
+    details = {"name": "Tiny art", "description": "Made-up cubist paintings.", "input_hint": "a portrait",
+               "card": "keep"}
     for version in (second, first):  # publish the newer, then roll back to the older
-        admin_client.post(reverse("admin:translator_modelversion_publish", args=[version.pk]))
+        response = admin_client.post(reverse("admin:translator_modelversion_publish", args=[version.pk]), details)
+        assert response.status_code == 302, response.content.decode()[-2000:]
         version.art_model.refresh_from_db()
         assert version.art_model.current_version == version

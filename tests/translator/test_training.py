@@ -91,7 +91,9 @@ def test_publishing_makes_the_version_selectable_and_an_older_one_can_be_rolled_
     services.start_run(run=first)
     run_training(first.pk)
     first.refresh_from_db()
-    services.publish_version(version=first.model_version)
+    # Publishing asks for what users see of it; the card comes from the outputs on the probe images.
+    services.publish_version(version=first.model_version, description="Painted swirls.",
+                             input_hint="a landscape", card=services.CARD_PROBES)
     art_model = ArtModel.objects.get(pk=first.art_model_id)
     assert art_model in selectors.available_models()
 
@@ -242,7 +244,8 @@ def test_the_run_page_shows_progress_charts_samples_and_log_and_acts(admin_clien
     version = run.model_version
     page = admin_client.get(reverse("admin:translator_modelversion_change", args=[version.pk])).content.decode()
     assert "Publish this version" in page and "random VGG" in page
-    admin_client.post(reverse("admin:translator_modelversion_publish", args=[version.pk]))
+    admin_client.post(reverse("admin:translator_modelversion_publish", args=[version.pk]),
+                      {"name": "Starry night", "description": "Swirls.", "input_hint": "a landscape", "card": "probes"})
     assert ArtModel.objects.get(pk=version.art_model_id).current_version == version
 
 

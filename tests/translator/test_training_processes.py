@@ -52,7 +52,8 @@ def test_a_two_process_run_trains_under_torchrun_and_its_model_is_published(styl
 
     version = run.model_version
     assert version.checkpoint and version.preview
-    services.publish_version(version=version)
+    services.publish_version(version=version, description="Trained by two ranks.", input_hint="any photo",
+                             card=services.CARD_PROBES)
     assert ArtModel.objects.get(pk=version.art_model_id).current_version == version
     page = admin_client.get(reverse("admin:translator_trainingrun_change", args=[run.pk])).content.decode()
     assert "2 processes (torchrun" in page

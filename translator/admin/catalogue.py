@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -11,6 +12,30 @@ from .. import services
 from ..files import media_response
 from ..models import ArtModel, ModelExport, ModelVersion
 from ..services import exports as export_services
+from .publish_form import PublishForm
+
+
+class _LinkedFile:
+    """A stored file as ClearableFileInput shows it ("Currently: <a href=url>name</a>"), with
+    our own URL in place of the storage's."""
+
+    def __init__(self, value, url):
+        self.value, self.url = value, url
+
+    def __str__(self):
+        return str(self.value)
+
+
+class AdminLinkedFileInput(forms.ClearableFileInput):
+    """A file input whose "Currently" link goes to an admin view that serves the file."""
+
+    def __init__(self, *args, url, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.url = url
+
+    def format_value(self, value):
+        value = super().format_value(value)
+        return _LinkedFile(value, self.url) if self.is_initial(value) else value
 
 
 def _version_preview(version, size="small"):
@@ -57,20 +82,44 @@ class ArtModelAdmin(admin.ModelAdmin):
     fields = ("name", "slug", "family", "description", "input_hint", "is_active", "sort_order", "preview",
               "preview_image", "current_version")
 
+    def get_urls(self):
+        return [
+            path("<int:pk>/card.jpg", self.admin_site.admin_view(self.card), name="translator_artmodel_card"),
+        ] + super().get_urls()
+
+    def card(self, request, pk):
+        """The card picture, served by the admin: a hidden model's is not public, and the file
+        field's own URL points at MEDIA_URL, which nothing serves."""
+        art_model = get_object_or_404(ArtModel, pk=pk)
+        if not self.has_view_permission(request, art_model):
+            raise PermissionDenied
+        if not art_model.preview:
+            raise Http404("This model has no card picture.")
+        return media_response(art_model.preview, what="card picture", cache="private, no-store")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None and "preview" in form.base_fields:
+            form.base_fields["preview"].widget = AdminLinkedFileInput(
+                url=reverse("admin:translator_artmodel_card", args=[obj.pk]))
+        return form
+
     @admin.display(description="Preview")
     def preview_image(self, obj):
         if not obj.preview:
             return "—"
-        url = reverse("translator:model_preview", args=[obj.slug])
-        return format_html('<img src="{}" alt="" class="preview-model">', url)
+        url = reverse("admin:translator_artmodel_card", args=[obj.pk])
+        return format_html('<img src="{}" alt="The card picture of {}" class="preview-model">', url, obj.name)
 
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = ("__str__", "art_model", "number", "published", "preview_thumb", "device_class", "source", "created_at")
     list_filter = ("art_model__family", "art_model")
-    readonly_fields = ("art_model", "number", "published", "preview_large", "labels_display", "source", "checkpoint",
-                       "config", "created_at")
+    # The checkpoint is a link to the admin's own download view: the FileField's URL points at
+    # MEDIA_URL, which nothing serves.
+    readonly_fields = ("art_model", "number", "published", "preview_large", "labels_display", "source",
+                       "checkpoint_file", "config", "created_at")
     # A version is what it was trained to be (publishing is an action); only where it runs changes.
     fields = ("device_class", "asks_for") + readonly_fields
     actions = ["publish_selected"]
@@ -101,6 +150,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return [
             path("<int:pk>/preview.jpg", wrap(self.preview), name="translator_modelversion_preview"),
             path("<int:pk>/publish/", wrap(self.publish_view), name="translator_modelversion_publish"),
+            path("<int:pk>/card.jpg", wrap(self.card), name="translator_modelversion_card"),
+            path("<int:pk>/checkpoint/", wrap(self.checkpoint_download), name="translator_modelversion_checkpoint"),
             path("<int:pk>/export/", wrap(self.export_view), name="translator_modelversion_export"),
             path("<int:pk>/exports/<int:export_pk>/download/", wrap(self.export_download),
                  name="translator_modelversion_export_download"),
@@ -112,26 +163,70 @@ class ModelVersionAdmin(admin.ModelAdmin):
             raise Http404("This version has no preview.")
         return media_response(version.preview, what="preview", cache="private, max-age=3600")
 
+    def checkpoint_download(self, request, pk):
+        version = get_object_or_404(ModelVersion.objects.select_related("art_model"), pk=pk)
+        if not self.has_view_permission(request, version):
+            raise PermissionDenied
+        if not version.checkpoint:
+            raise Http404(f"{version} has no checkpoint file.")
+        return media_response(version.checkpoint, what="checkpoint", cache="private, no-store",
+                              content_type="application/octet-stream", download=True,
+                              filename=checkpoint_file_name(version))
+
+    @admin.display(description="Checkpoint")
+    def checkpoint_file(self, obj):
+        if not obj.checkpoint:
+            return "—"
+        url = reverse("admin:translator_modelversion_checkpoint", args=[obj.pk])
+        size = _stored_size(obj.checkpoint)
+        return format_html('<a href="{}" download>Download {}</a>{}', url, checkpoint_file_name(obj),
+                           f" ({filesizeformat(size)})" if size is not None else "")
+
+    def card(self, request, pk):
+        """The version's catalogue entry's card picture, for the publish page (a hidden entry's
+        picture is not served by the public preview address)."""
+        version = get_object_or_404(ModelVersion.objects.select_related("art_model"), pk=pk)
+        if not version.art_model.preview:
+            raise Http404("This model has no card picture.")
+        return media_response(version.art_model.preview, what="card picture", cache="private, no-store")
+
     def publish_view(self, request, pk):
-        version = get_object_or_404(ModelVersion, pk=pk)
+        """GET: the publish page, a form for what users see of the model (prefilled from the
+        entry) and the card picture. POST: publish, or the page again with what is missing."""
+        version = get_object_or_404(ModelVersion.objects.select_related("art_model"), pk=pk)
+        if not self.has_change_permission(request, version):
+            raise PermissionDenied
         if request.method == "POST":
-            self._publish(request, version)
-        return redirect("admin:translator_modelversion_change", pk)
-
-    def _publish(self, request, version):
-        try:
-            services.publish_version(version=version)
-        except services.ServiceError as exc:
-            messages.error(request, str(exc))
+            form = PublishForm(request.POST, version=version)
+            if form.is_valid():
+                try:
+                    services.publish_version(version=version, **form.cleaned_data)
+                except services.PublishRefused as exc:
+                    for field, problem in exc.problems.items():
+                        form.add_error(field if field in form.fields else None, problem)
+                except services.ServiceError as exc:
+                    form.add_error(None, str(exc))
+                else:
+                    messages.success(request, f"{version} is published: users get it for “{version.art_model}” "
+                                     "from now on.")
+                    return redirect("admin:translator_modelversion_change", pk)
+            status = 400
         else:
-            messages.success(request, f"{version} is published: users get it for “{version.art_model}” from now on.")
+            form, status = PublishForm(version=version), 200
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Publish {version}", "opts": self.model._meta, "original": version, "form": form,
+            "is_current": version.art_model.current_version_id == version.pk,
+            "change_url": reverse("admin:translator_modelversion_change", args=[version.pk]),
+        }
+        return TemplateResponse(request, "admin/translator/modelversion/publish.html", context, status=status)
 
-    @admin.action(description="Publish the selected version (or roll back to it)")
+    @admin.action(description="Publish the selected version (or roll back to it)…")
     def publish_selected(self, request, queryset):
         if queryset.count() != 1:
             messages.error(request, "Choose exactly one version to publish.")
-            return
-        self._publish(request, queryset.get())
+            return None
+        return redirect("admin:translator_modelversion_publish", queryset.get().pk)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {**(extra_context or {}),
@@ -202,6 +297,20 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if not obj.labels:
             return "—"
         return format_html_join("", '<p class="caveat">{}</p>', ((label,) for label in obj.labels))
+
+
+def checkpoint_file_name(version):
+    """What a downloaded checkpoint is called: the model's slug and the version, e.g. "wave-v3.safetensors"."""
+    ext = version.checkpoint.name.rsplit(".", 1)[-1] if "." in version.checkpoint.name else "bin"
+    return f"{version.art_model.slug}-v{version.number}.{ext}"
+
+
+def _stored_size(field):
+    """The file's size in the storage, or None when the storage cannot say (or lost it)."""
+    try:
+        return field.size
+    except (OSError, NotImplementedError, ValueError):
+        return None
 
 
 # --- exports of a version (ONNX, TorchScript) ---------------------------------------------------

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -126,7 +127,7 @@ class DatasetAdmin(admin.ModelAdmin):
 
     @admin.display(description="Size")
     def size(self, obj):
-        return f"{obj.size_bytes / 2**20:.1f} MB"
+        return filesizeformat(obj.size_bytes)  # "48.0 KB", not "0.0 MB"
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {**(extra_context or {}), "check_url": reverse("admin:translator_dataset_check", args=[object_id])}

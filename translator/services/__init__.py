@@ -57,6 +57,7 @@ from .generations import (
     save_generation,
     sweep_generations,
 )
+from .publishing import CARD_KEEP, CARD_PROBES, PublishRefused, card_choices, publish_version
 from .sharing import create_share_link, record_share_view, revoke_share_link
 from .training import (
     beat,
@@ -68,7 +69,6 @@ from .training import (
     finish_run,
     max_processes,
     processes_problem,
-    publish_version,
     record_run_progress,
     run_stopped,
     start_run,
@@ -163,6 +163,10 @@ __all__ = [
     "sweep_runs",
     "delete_run_files",
     "publish_version",
+    "PublishRefused",
+    "CARD_KEEP",
+    "CARD_PROBES",
+    "card_choices",
     "create_share_link",
     "revoke_share_link",
     "record_share_view",

@@ -252,17 +252,3 @@ def delete_run_files(*, run):
 
     shutil.rmtree(run.run_dir, ignore_errors=True)
     run_files.delete(run)
-
-
-# --- versions -------------------------------------------------------------------------------
-
-
-def publish_version(*, version):
-    """Make `version` the one users get (and show its model). Publishing an older version is
-    how an admin rolls back; every version is kept."""
-    if not version.checkpoint and version.art_model.family != "gatys":
-        raise ServiceError(f"{version} has no checkpoint to publish.")
-    with transaction.atomic():
-        ArtModel.objects.filter(pk=version.art_model_id).update(current_version=version, is_active=True)
-    version.art_model.refresh_from_db()
-    return version
