@@ -125,7 +125,7 @@ def test_every_main_page_fits_the_screen_with_a_header_on_one_or_two_rows(site_r
         assert found["firstFocus"] == "skip-link", (name, found)
     # Every nav link can be reached on the phone too (its row scrolls, it never leaves the page).
     page.goto("/")
-    for link in ("Convert", "Gallery", "Generate", "Shares"):
+    for link in ("Convert", "Gallery", "Albums", "Generate", "Shares"):
         expect(page.locator(".topbar nav").get_by_role("link", name=link)).to_be_attached()
     page.locator(".topbar nav").get_by_role("link", name="Shares").click()
     page.wait_for_url("**/shares/")

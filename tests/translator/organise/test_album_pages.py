@@ -24,6 +24,14 @@ def test_the_owner_makes_an_album_and_sees_it_listed_with_its_count(alice, user,
     assert "Summer 2026" in page and "2 photos" in page
 
 
+def test_every_page_links_the_albums_and_marks_the_link_on_album_pages(alice, album):
+    link = f'<a href="{reverse("translator:albums")}" aria-current="page">Albums</a>'
+    assert link in alice.get(reverse("translator:albums")).content.decode()
+    assert link in alice.get(album.get_absolute_url()).content.decode()
+    gallery = alice.get(reverse("translator:gallery")).content.decode()
+    assert f'<a href="{reverse("translator:albums")}" >Albums</a>' in gallery
+
+
 @pytest.mark.parametrize("name, message", [
     ("", "Give the album a name."),
     ("holidays", "You already have an album called “holidays”."),
