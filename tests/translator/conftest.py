@@ -1,6 +1,8 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -179,3 +181,21 @@ def bob_api(other_user):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=other_user).key}")
     return client
+
+
+@pytest.fixture
+def migrator(transactional_db):
+    """migrate(targets) -> the historical apps at `targets` (for the tests of migrations that
+    change stored values); the database is migrated to the latest state again afterwards, for
+    the tests that follow."""
+
+    def migrate(targets):
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(targets)
+        return executor.loader.project_state(targets).apps
+
+    yield migrate
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())

@@ -1,27 +1,8 @@
 """0014_conversion_output_size: conversions stored before the output-size choice keep the meaning
 they were converted with, the photo's own size (null); new rows default to a long side of 1024."""
-import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 BEFORE = [("translator", "0013_generation_cancelling")]
 AFTER = [("translator", "0014_conversion_output_size")]
-
-
-@pytest.fixture
-def migrator(transactional_db):
-    """migrate(targets) -> the historical apps at `targets`; back to the latest state afterwards."""
-
-    def migrate(targets):
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(targets)
-        return executor.loader.project_state(targets).apps
-
-    yield migrate
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def a_conversion(apps):

@@ -4,29 +4,9 @@ migration can be undone.
 
 0007_routing_by_device: waiting jobs keep their place under the queue names of config/queues.py
 (the kind and the device class), and runs that asked for a CUDA device ask for a GPU."""
-import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 BEFORE = [("translator", "0006_delivery_guarantees")]
 AFTER = [("translator", "0007_routing_by_device")]
-
-
-@pytest.fixture
-def migrator(transactional_db):
-    """migrate(targets) -> the historical apps at `targets`; the database is migrated to the
-    latest state again afterwards, for the tests that follow."""
-
-    def migrate(targets):
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(targets)
-        return executor.loader.project_state(targets).apps
-
-    yield migrate
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def jobs_at_0006(apps):

@@ -3,10 +3,7 @@ EXIF orientation 6, labelled with its stored 400x600) gets its upright size, 600
 upright photo and one whose file is gone keep theirs."""
 import io
 
-import pytest
 from django.core.files.base import ContentFile
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from PIL import Image
 
 BEFORE = [("translator", "0019_webhooks")]
@@ -20,20 +17,6 @@ def jpeg(size, orientation=None):
         exif[0x0112] = orientation
     Image.new("RGB", size, (10, 200, 90)).save(buffer, "JPEG", exif=exif)
     return buffer.getvalue()
-
-
-@pytest.fixture
-def migrator(transactional_db):
-    def migrate(targets):
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(targets)
-        return executor.loader.project_state(targets).apps
-
-    yield migrate
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def test_old_sideways_photos_get_their_upright_size_and_others_keep_theirs(migrator):
