@@ -51,6 +51,7 @@ TABLE = Table((
     Column("ratio", "speed-up", 8, ratio),
     Column("mae_255", "MAE/255", 8, lambda x: f"{x:.4f}"),
     Column("backend", "backend", 11, left=True),
+    Column("first_s", "first s", 7, lambda x: f"{x:.1f}"),
     Column("setup_s", "setup s", 7, lambda x: f"{x:.1f}"),
 ))
 
@@ -92,7 +93,9 @@ class InferCase:
         return report.finish({
             "speed-up": "eager torch time / Inferer time (medians, timed in turns in one process)",
             "MAE/255": "mean absolute difference of the two outputs, in grey levels of 0..255",
-            "setup s": "the Inferer's second call (the first runs eager): parity probe, export and session for the shape (once per shape)",
+            "first s": "the Inferer's first call at the shape, which runs eager torch (what a one-off picture costs)",
+            "setup s": ("the Inferer's second call at the shape: parity probe, export and session (once per shape; "
+                        "what the first picture cost while every first picture was exported)"),
         })
 
 
@@ -115,7 +118,9 @@ def measure(job: dict) -> dict:
         with torch.inference_mode():
             return family.translate(net, x).float()
 
+    started = time.perf_counter()
     inferer.translate_tensor(x)  # "auto" runs a shape's first picture eager; the second pays the export
+    first = time.perf_counter() - started
     started = time.perf_counter()
     got = inferer.translate_tensor(x)
     setup = time.perf_counter() - started
@@ -128,7 +133,8 @@ def measure(job: dict) -> dict:
             times[side].append(time.perf_counter() - started)
     reference_s, restyle_s = (statistics.median(times[side]) for side in ("reference", "restyle"))
     return {"reference_s": reference_s, "restyle_s": restyle_s, "ratio": reference_s / restyle_s,
-            "mae_255": (got - want).abs().mean().item() * 255, "backend": inferer.last_backend, "setup_s": setup,
+            "mae_255": (got - want).abs().mean().item() * 255, "backend": inferer.last_backend, "first_s": first,
+            "setup_s": setup,
             "reference_times_s": times["reference"], "restyle_times_s": times["restyle"],
             "cpu_seconds": time.process_time(), "load_average": round(os.getloadavg()[0], 2)}
 

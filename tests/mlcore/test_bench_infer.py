@@ -25,6 +25,7 @@ def test_the_infer_case_s_json_has_the_reference_restyle_ratio_mae_and_backend_o
         assert abs(row["ratio"] - row["reference_s"] / row["restyle_s"]) < 1e-9
         assert 0 <= row["mae_255"] <= 1
         assert row["backend"] == "onnxruntime"  # 128 x 128 is the smallest size "auto" exports
+        assert row["first_s"] > 0 and row["setup_s"] > 0  # the eager first call, then the export's
 
 
 def test_the_infer_case_prints_the_machine_the_inputs_and_the_table(tmp_path):
