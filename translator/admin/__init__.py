@@ -1,2 +1,2 @@
 """The Django admin: catalogue and versions, users' jobs, datasets and training runs."""
-from . import catalogue, datasets, jobs, shares, training  # noqa: F401  (each registers its admins)
+from . import catalogue, datasets, jobs, shares, training, webhooks  # noqa: F401  (each registers its admins)

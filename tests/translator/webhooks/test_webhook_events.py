@@ -15,11 +15,6 @@ from translator.webhooks import signing
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def hook(user, receiver, local_receivers_allowed):
-    return services.save_webhook(owner=user, url=receiver.url, site_url="http://testserver/")
-
-
 def only_delivery():
     [row] = WebhookDelivery.objects.all()
     return row, json.loads(row.payload)
