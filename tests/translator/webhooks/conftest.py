@@ -1,5 +1,7 @@
 import pytest
 
+from translator import services
+
 from . import receiver as receivers
 
 
@@ -18,3 +20,9 @@ def local_receivers_allowed(settings):
     settings.RESTYLE_WEBHOOKS_ALLOW_PRIVATE = True
     settings.RESTYLE_WEBHOOKS_ALLOW_HTTP = True
     return settings
+
+
+@pytest.fixture
+def hook(user, receiver, local_receivers_allowed):
+    """`user`'s webhook, pointed at the real local receiver, saved from the test server's address."""
+    return services.save_webhook(owner=user, url=receiver.url, site_url="http://testserver/")

@@ -13,11 +13,6 @@ API = "/api/v1/me/webhook/"
 
 
 @pytest.fixture
-def hook(user, receiver, local_receivers_allowed):
-    return services.save_webhook(owner=user, url=receiver.url, site_url="http://testserver/")
-
-
-@pytest.fixture
 def failed_delivery(hook, receiver):
     receiver.answers = [410]
     return services.attempt_delivery(delivery_id=services.send_test_event(webhook=hook).pk)

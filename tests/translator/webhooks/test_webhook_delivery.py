@@ -17,11 +17,6 @@ pytestmark = pytest.mark.django_db
 Status = WebhookDelivery.Status
 
 
-@pytest.fixture
-def hook(user, receiver, local_receivers_allowed):
-    return services.save_webhook(owner=user, url=receiver.url, site_url="http://testserver/")
-
-
 def send_now(row):
     return services.attempt_delivery(delivery_id=row.pk)
 
