@@ -787,6 +787,9 @@ class WebhookDelivery(DeliveredJob):
         SUCCEEDED = "conversion.succeeded", "Conversion done"
         FAILED = "conversion.failed", "Conversion failed"
         CANCELLED = "conversion.cancelled", "Conversion cancelled"
+        GENERATION_SUCCEEDED = "generation.succeeded", "Generated image done"
+        GENERATION_FAILED = "generation.failed", "Generated image failed"
+        GENERATION_CANCELLED = "generation.cancelled", "Generated image cancelled"
         TEST = "webhook.test", "Test event"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -794,6 +797,10 @@ class WebhookDelivery(DeliveredJob):
     conversion = models.ForeignKey(
         "Conversion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="The conversion it tells of (kept in the log after the conversion is deleted).",
+    )
+    generation = models.ForeignKey(
+        "Generation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The generated image it tells of (kept in the log after the image is deleted).",
     )
     redelivery_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="redeliveries",

@@ -188,6 +188,26 @@ def own_style_model(transactional_db):
     return model
 
 
+@pytest.fixture
+def sg2_model(transactional_db, tmp_path):
+    """A tiny32 StyleGAN2 with random weights, installed as a model version."""
+    import torch
+
+    from mlcore.checkpoint import save_model
+    from mlcore.stylegan2 import networks
+    from mlcore.stylegan2.config import StyleGAN2Config
+    from translator import services
+    from translator.models import ArtModel, Family
+
+    torch.manual_seed(0)
+    config = StyleGAN2Config.preset("tiny32")
+    path = save_model(tmp_path / "tiny32.safetensors", family="stylegan2", config=config,
+                      state_dict=networks.build(config).state_dict(), meta={"name": "random weights"})
+    model = ArtModel.objects.create(slug="tiny-sg2", name="Tiny StyleGAN2", family=Family.STYLEGAN2)
+    services.add_model_version(art_model=model, checkpoint_path=path, source="random weights")
+    return model
+
+
 # --- a real browser ---------------------------------------------------------------------------
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -6,29 +6,10 @@ import time
 import numpy as np
 import pytest
 import requests
-import torch
 from django.contrib.auth import get_user_model
 from PIL import Image
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def sg2_model(transactional_db, tmp_path):
-    """A tiny32 StyleGAN2 with random weights, installed as a model version."""
-    from mlcore.checkpoint import save_model
-    from mlcore.stylegan2 import networks
-    from mlcore.stylegan2.config import StyleGAN2Config
-    from translator import services
-    from translator.models import ArtModel, Family
-
-    torch.manual_seed(0)
-    config = StyleGAN2Config.preset("tiny32")
-    path = save_model(tmp_path / "tiny32.safetensors", family="stylegan2", config=config,
-                      state_dict=networks.build(config).state_dict(), meta={"name": "random weights"})
-    model = ArtModel.objects.create(slug="tiny-sg2", name="Tiny StyleGAN2", family=Family.STYLEGAN2)
-    services.add_model_version(art_model=model, checkpoint_path=path, source="random weights")
-    return model
 
 
 def test_a_grid_is_generated_by_a_worker_through_the_api_and_one_image_is_saved(celery_worker, sg2_model, live_server):

@@ -1,5 +1,6 @@
 """Webhooks through the real stack: a real Celery worker (and its sweeper) on a real Redis sends
-a conversion's completion to a real HTTP receiver, retrying after a 500; and a person registers a
+a conversion's completion to a real HTTP receiver, retrying after a 500, and a generated image's
+(StyleGAN2) completion and cancel likewise; and a person registers a
 webhook, reads its secret, sends a test event and sees it in the log, in Chromium at desktop and
 phone sizes."""
 import json
@@ -11,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.translator.webhooks import receiver as receivers
 from translator import services
-from translator.models import Conversion, Webhook, WebhookDelivery
+from translator.models import Conversion, Generation, Webhook, WebhookDelivery
 from translator.webhooks import signing
 
 pytestmark = pytest.mark.e2e
@@ -68,6 +69,31 @@ def test_a_conversions_completion_reaches_the_receiver_and_a_500_is_retried(cele
     assert body["conversion"]["model"] == {"slug": "wave", "name": wave_model.name}
     assert body["conversion"]["result_url"] == f"http://restyle.test/api/v1/conversions/{conversion.id}/result/"
     assert len(receiver.requests) == 2
+
+
+def test_a_generated_images_completion_and_a_cancel_reach_the_receiver(celery_worker, sg2_model, receiver):
+    owner = get_user_model().objects.create_user("maker", password="maker-password-1")
+    hook = services.save_webhook(owner=owner, url=receiver.url, site_url="http://restyle.test/")
+    cancelled = services.create_grid(owner=owner, art_model=sg2_model, seeds="5")[0]
+    services.cancel_generation(generation=cancelled)  # before a worker takes it: ended at once
+    [made] = services.create_grid(owner=owner, art_model=sg2_model, seeds="4")
+
+    assert receiver.wait_for(2, timeout=180), f"the receiver got {len(receiver.requests)} requests"
+    time.sleep(1)  # nothing more is sent: one event per end
+    bodies = {json.loads(r.body)["event"]: (r, json.loads(r.body)) for r in receiver.requests}
+    made.refresh_from_db()
+
+    assert made.status == Generation.Status.SUCCEEDED, made.error
+    assert len(receiver.requests) == 2 and sorted(bodies) == ["generation.cancelled", "generation.succeeded"]
+    request, body = bodies["generation.succeeded"]
+    assert verified(request, hook.secret) and request.headers["X-Restyle-Event"] == "generation.succeeded"
+    assert body["generation"]["id"] == str(made.pk) and body["generation"]["seed"] == 4
+    assert body["generation"]["result_url"] == f"http://restyle.test/api/v1/generations/{made.pk}/image/"
+    request, body = bodies["generation.cancelled"]
+    assert verified(request, hook.secret) and body["generation"]["id"] == str(cancelled.pk)
+    for request, _ in bodies.values():
+        row = wait_for_row(request.headers["X-Restyle-Delivery"], WebhookDelivery.Status.SUCCEEDED)
+        assert row.status == "succeeded" and row.generation_id in (made.pk, cancelled.pk)
 
 
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, {"width": 390, "height": 844}], ids=["desktop", "phone"])

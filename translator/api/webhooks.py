@@ -33,13 +33,16 @@ class WebhookWriteSerializer(serializers.Serializer):
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):
     payload = serializers.SerializerMethodField()
-    conversion = serializers.UUIDField(source="conversion_id", read_only=True, allow_null=True)
+    conversion = serializers.UUIDField(source="conversion_id", read_only=True, allow_null=True,
+                                       help_text="The conversion a conversion.* event tells of (null once it is deleted).")
+    generation = serializers.UUIDField(source="generation_id", read_only=True, allow_null=True,
+                                       help_text="The generated image a generation.* event tells of (null once it is deleted).")
     redelivery_of = serializers.UUIDField(source="redelivery_of_id", read_only=True, allow_null=True)
 
     class Meta:
         model = WebhookDelivery
         fields = [
-            "id", "event", "status", "attempts", "conversion", "redelivery_of", "created_at", "last_attempt_at",
+            "id", "event", "status", "attempts", "conversion", "generation", "redelivery_of", "created_at", "last_attempt_at",
             "next_attempt_at", "finished_at", "last_status_code", "last_error", "response_snippet", "payload",
         ]
         extra_kwargs = {

@@ -276,11 +276,7 @@ def _ended(rows, pk, **updates):
     """Move `rows` (conversion `pk`, filtered by the state it must be in) to an end state and, in
     the same transaction, record its owner's webhook event (sent on commit): the event is stored
     exactly when the new state is. Returns how many rows changed (0 or 1)."""
-    with transaction.atomic():
-        changed = rows.update(**updates)
-        if changed:
-            webhooks.record_conversion_event(conversion_id=pk)
-    return changed
+    return webhooks.end_job(rows, record=lambda: webhooks.record_conversion_event(conversion_id=pk), **updates)
 
 
 def delete_conversion(*, conversion):

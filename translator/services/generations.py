@@ -3,7 +3,8 @@ worker's side of each job (claim, finish, fail) and the sweeper's.
 
 A Generation is delivered exactly as a Conversion is (services.delivery): claimed once with a
 lease, every worker write fenced by its claim token, an expired lease queued again or failed
-after the last attempt, a lost message resent. Besides, the sweeper removes unsaved rows (a
+after the last attempt, a lost message resent, and every end (made, failed, cancelled) stored
+together with its owner's webhook event (`_ended`). Besides, the sweeper removes unsaved rows (a
 grid's images nobody kept) and their files once they are RESTYLE_UNSAVED_GENERATIONS_HOURS old.
 
 Bad input raises django ValidationError with a `field` attribute (the page's form and the API
@@ -24,7 +25,7 @@ from django.utils import timezone
 
 from .. import routing
 from ..models import GENERATOR_FAMILIES, Conversion, Generation, ModelVersion
-from . import delivery
+from . import delivery, webhooks
 from .errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -284,7 +285,8 @@ def cancel_generation(*, generation):
     """Cancel as conversions are cancelled: a queued image at once; a running one is asked to
     stop (its worker stores nothing and marks it cancelled). ServiceError once it is finished."""
     now = timezone.now()
-    if Generation.objects.filter(pk=generation.pk, status=Status.QUEUED).update(status=Status.CANCELLED, finished_at=now):
+    if _ended(Generation.objects.filter(pk=generation.pk, status=Status.QUEUED), generation.pk,
+              status=Status.CANCELLED, finished_at=now):
         pass
     elif not Generation.objects.filter(pk=generation.pk, status=Status.RUNNING).update(status=Status.CANCELLING):
         generation.refresh_from_db(fields=["status"])
@@ -352,7 +354,8 @@ def finish_generation(*, claim, png_bytes, thumbnail_bytes, latent_bytes, side, 
         storage.save(_path_for(generation, "thumb.jpg"), ContentFile(thumbnail_bytes)),
         storage.save(_path_for(generation, "latent.npz"), ContentFile(latent_bytes)),
     ]
-    done = delivery.fenced(Generation, claim, Status.RUNNING).update(
+    done = _ended(
+        delivery.fenced(Generation, claim, Status.RUNNING), claim.pk,
         image=names[0], thumbnail=names[1], latent=names[2], side=side, status=Status.SUCCEEDED,
         finished_at=timezone.now(), lease_expires_at=None, load_seconds=load_seconds, run_seconds=run_seconds, error="",
     )
@@ -367,15 +370,19 @@ def finish_generation(*, claim, png_bytes, thumbnail_bytes, latent_bytes, side, 
 def mark_generation_cancelled(*, claim):
     """The worker dropped an image whose cancel was asked for (a no-op for a row deleted or
     taken from this worker)."""
-    delivery.fenced(Generation, claim, Status.CANCELLING).update(
-        status=Status.CANCELLED, finished_at=timezone.now(), lease_expires_at=None
-    )
+    _ended(delivery.fenced(Generation, claim, Status.CANCELLING), claim.pk,
+           status=Status.CANCELLED, finished_at=timezone.now(), lease_expires_at=None)
 
 
 def fail_generation(*, claim, reason):
-    delivery.fenced(Generation, claim, *ACTIVE).update(
-        status=Status.FAILED, error=reason[:2000], finished_at=timezone.now(), lease_expires_at=None
-    )
+    _ended(delivery.fenced(Generation, claim, *ACTIVE), claim.pk,
+           status=Status.FAILED, error=reason[:2000], finished_at=timezone.now(), lease_expires_at=None)
+
+
+def _ended(rows, pk, **updates):
+    """Move `rows` (generation `pk`, filtered by the state it must be in) to an end state with its
+    owner's webhook event in the same transaction. Returns how many rows changed (0 or 1)."""
+    return webhooks.end_job(rows, record=lambda: webhooks.record_generation_event(generation_id=pk), **updates)
 
 
 # --- the sweeper ------------------------------------------------------------------------------
@@ -391,10 +398,10 @@ def sweep_generations(*, now=None):
     for pk, token, attempts, status in expired.values_list("pk", "claim_token", "attempts", "status"):
         row = Generation.objects.filter(pk=pk, claim_token=token, status=status, lease_expires_at__lt=now)
         if status == Status.CANCELLING:  # its worker is gone, and the user wanted it stopped anyway
-            counts["cancelled"] += row.update(status=Status.CANCELLED, finished_at=now, lease_expires_at=None)
+            counts["cancelled"] += _ended(row, pk, status=Status.CANCELLED, finished_at=now, lease_expires_at=None)
         elif attempts >= settings.RESTYLE_JOB_MAX_ATTEMPTS:
-            counts["failed"] += row.update(
-                status=Status.FAILED, finished_at=now, lease_expires_at=None,
+            counts["failed"] += _ended(
+                row, pk, status=Status.FAILED, finished_at=now, lease_expires_at=None,
                 error=f"The worker making this image stopped {attempts} times before it was done, so it was given up.",
             )
         else:
@@ -402,11 +409,12 @@ def sweep_generations(*, now=None):
                 status=Status.QUEUED, queued_at=now, dispatched_at=None, dispatches=0, lease_expires_at=None
             )
     timeout = timedelta(minutes=settings.RESTYLE_QUEUE_TIMEOUT_MINUTES)
-    counts["expired"] = Generation.objects.filter(status=Status.QUEUED, queued_at__lt=now - timeout).update(
-        status=Status.FAILED, finished_at=now,
-        error=f"No worker was free to make this image within {settings.RESTYLE_QUEUE_TIMEOUT_MINUTES:g} minutes. "
-        "Please try again later.",
-    )
+    stale = Generation.objects.filter(status=Status.QUEUED, queued_at__lt=now - timeout)
+    error = (f"No worker was free to make this image within {settings.RESTYLE_QUEUE_TIMEOUT_MINUTES:g} minutes. "
+             "Please try again later.")
+    for pk in stale.values_list("pk", flat=True):
+        # One row at a time, so each ended image's webhook event is stored with its new state.
+        counts["expired"] += _ended(stale.filter(pk=pk), pk, status=Status.FAILED, finished_at=now, error=error)
     counts["resent"] = delivery.resend_overdue(Generation, Q(status=Status.QUEUED), now=now)
     counts["removed"] = remove_unsaved(now=now)
     return counts

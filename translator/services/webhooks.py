@@ -1,7 +1,7 @@
 """Webhooks: save, rotate, delete; record an event as a delivery row; send it; retry; sweep.
 
 A delivery's row is its job, as a conversion's is (services.delivery): the event's row is written
-in the same transaction as the conversion's new state, its wake-up message goes on commit, a
+in the same transaction as the conversion's (or generated image's) new state, its wake-up message goes on commit, a
 worker claims the row (one conditional UPDATE, with a lease) before it sends, and the sweeper
 sends a new message for every pending row whose next attempt is due and that no live worker
 holds. So an event is never lost and never sent by two workers at once; a worker killed in the
@@ -24,7 +24,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from ..models import Conversion, Webhook, WebhookDelivery
+from ..models import Conversion, Generation, Webhook, WebhookDelivery
 from ..webhooks import addresses, signing, transport
 from . import delivery
 from .errors import ServiceError
@@ -37,6 +37,12 @@ EVENT_OF_STATUS = {
     Conversion.Status.SUCCEEDED: Event.SUCCEEDED,
     Conversion.Status.FAILED: Event.FAILED,
     Conversion.Status.CANCELLED: Event.CANCELLED,
+}
+# Its own table: a generation's statuses are spelled as a conversion's, its events are not.
+GENERATION_EVENT_OF_STATUS = {
+    Generation.Status.SUCCEEDED: Event.GENERATION_SUCCEEDED,
+    Generation.Status.FAILED: Event.GENERATION_FAILED,
+    Generation.Status.CANCELLED: Event.GENERATION_CANCELLED,
 }
 RETRYABLE_STATUS_CODES = {408, 429}
 # Longer than a send can take (connect + read timeouts), so a live sender is never overtaken.
@@ -107,6 +113,32 @@ def record_conversion_event(*, conversion_id):
     return _queue(hook, event=event, payload=body, conversion=conversion)
 
 
+def record_generation_event(*, generation_id):
+    """A generated image has just ended (made, failed, cancelled): record the event for its
+    owner's webhook, if they have one. Call inside the transaction that ended it, as for a
+    conversion; the message goes on commit."""
+    generation = Generation.objects.select_related("art_model").filter(pk=generation_id).first()
+    if generation is None or generation.status not in GENERATION_EVENT_OF_STATUS:
+        return None
+    hook = Webhook.objects.filter(owner_id=generation.owner_id).first()
+    if hook is None:
+        return None
+    event = GENERATION_EVENT_OF_STATUS[generation.status]
+    body = {"event": event.value, "created_at": _iso(timezone.now()), "generation": _generation_payload(generation, hook)}
+    return _queue(hook, event=event, payload=body, generation=generation)
+
+
+def end_job(rows, *, record, **updates):
+    """Move `rows` (one job, filtered by the state it must be in) to an end state and, in the
+    same transaction, call `record()` to store its owner's webhook event (sent on commit): the
+    event is stored exactly when the new state is. Returns how many rows changed (0 or 1)."""
+    with transaction.atomic():
+        changed = rows.update(**updates)
+        if changed:
+            record()
+    return changed
+
+
 def send_test_event(*, webhook):
     """A delivery the owner asks for, to try their receiver; signed and retried like the others."""
     if webhook.deliveries.filter(event=Event.TEST, status=Status.PENDING).exists():
@@ -128,13 +160,15 @@ def redeliver(*, delivery_row):
         raise ServiceError("This delivery is already being sent again; see the delivery log.")
     with transaction.atomic():
         return _queue(delivery_row.webhook, event=delivery_row.event, payload=delivery_row.payload,
-                      conversion=delivery_row.conversion, redelivery_of=delivery_row)
+                      conversion=delivery_row.conversion, generation=delivery_row.generation,
+                      redelivery_of=delivery_row)
 
 
-def _queue(hook, *, event, payload, conversion=None, redelivery_of=None):
+def _queue(hook, *, event, payload, conversion=None, generation=None, redelivery_of=None):
     text = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"), sort_keys=True)
     row = WebhookDelivery.objects.create(
-        webhook=hook, event=event, payload=text, conversion=conversion, redelivery_of=redelivery_of,
+        webhook=hook, event=event, payload=text, conversion=conversion, generation=generation,
+        redelivery_of=redelivery_of,
         next_attempt_at=timezone.now(), queue=settings.RESTYLE_WEBHOOK_QUEUE,
     )
     # Stored either way: if the broker cannot be reached now, the sweeper sends it later.
@@ -146,8 +180,12 @@ def _iso(moment):
     return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
+def _site(hook):
+    return settings.RESTYLE_PUBLIC_URL or hook.site_url.rstrip("/")
+
+
 def _conversion_payload(conversion, hook):
-    base = settings.RESTYLE_PUBLIC_URL or hook.site_url.rstrip("/")
+    base = _site(hook)
     api = f"{base}{reverse('api:conversion-detail', args=[conversion.id])}"
     succeeded = conversion.status == Conversion.Status.SUCCEEDED
     return {
@@ -160,6 +198,26 @@ def _conversion_payload(conversion, hook):
         "created_at": _iso(conversion.created_at),
         "started_at": _iso(conversion.started_at),
         "finished_at": _iso(conversion.finished_at),
+    }
+
+
+def _generation_payload(generation, hook):
+    base = _site(hook)
+    succeeded = generation.status == Generation.Status.SUCCEEDED
+    return {
+        "id": str(generation.id),
+        "status": generation.status,
+        "kind": generation.kind,
+        # What made it, as the gallery says it ("seed 7", or the mix's sources); seed is null for a mix.
+        "description": generation.describe(),
+        "seed": generation.seed,
+        "model": {"slug": generation.art_model.slug, "name": generation.art_model.name},
+        "url": f"{base}{reverse('api:generation-detail', args=[generation.id])}",
+        "result_url": f"{base}{reverse('api:generation-image', args=[generation.id])}" if succeeded else None,
+        "error": generation.error,
+        "created_at": _iso(generation.created_at),
+        "started_at": _iso(generation.started_at),
+        "finished_at": _iso(generation.finished_at),
     }
 
 

@@ -24,5 +24,5 @@ def local_receivers_allowed(settings):
 
 @pytest.fixture
 def hook(user, receiver, local_receivers_allowed):
-    """`user`'s webhook, pointed at the tests' receiver."""
+    """`user`'s webhook, pointed at the real local receiver, saved from the test server's address."""
     return services.save_webhook(owner=user, url=receiver.url, site_url="http://testserver/")

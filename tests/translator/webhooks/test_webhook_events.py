@@ -12,12 +12,9 @@ from translator.models import Conversion, WebhookDelivery
 from translator.tasks import run_conversion
 from translator.webhooks import signing
 
+from .stored import only_delivery
+
 pytestmark = pytest.mark.django_db
-
-
-def only_delivery():
-    [row] = WebhookDelivery.objects.all()
-    return row, json.loads(row.payload)
 
 
 def test_a_finished_conversion_reaches_the_receiver_signed_with_its_links(hook, conversion, receiver):
