@@ -103,14 +103,7 @@ def record_conversion_event(*, conversion_id):
     Call inside the transaction that ended it, so the event and the new state are stored together;
     the message goes on commit."""
     conversion = Conversion.objects.select_related("art_model").filter(pk=conversion_id).first()
-    if conversion is None or conversion.status not in EVENT_OF_STATUS:
-        return None
-    hook = Webhook.objects.filter(owner_id=conversion.owner_id).first()
-    if hook is None:
-        return None
-    event = EVENT_OF_STATUS[conversion.status]
-    body = {"event": event.value, "created_at": _iso(timezone.now()), "conversion": _conversion_payload(conversion, hook)}
-    return _queue(hook, event=event, payload=body, conversion=conversion)
+    return _record_event(conversion, events=EVENT_OF_STATUS, kind="conversion", payload=_conversion_payload)
 
 
 def record_generation_event(*, generation_id):
@@ -118,14 +111,20 @@ def record_generation_event(*, generation_id):
     owner's webhook, if they have one. Call inside the transaction that ended it, as for a
     conversion; the message goes on commit."""
     generation = Generation.objects.select_related("art_model").filter(pk=generation_id).first()
-    if generation is None or generation.status not in GENERATION_EVENT_OF_STATUS:
+    return _record_event(generation, events=GENERATION_EVENT_OF_STATUS, kind="generation", payload=_generation_payload)
+
+
+def _record_event(job, *, events, kind, payload):
+    """The delivery of `job`'s end (`events` maps its status to the event), under `kind` in the
+    body; None for a job that is gone, not ended, or whose owner has no webhook."""
+    if job is None or job.status not in events:
         return None
-    hook = Webhook.objects.filter(owner_id=generation.owner_id).first()
+    hook = Webhook.objects.filter(owner_id=job.owner_id).first()
     if hook is None:
         return None
-    event = GENERATION_EVENT_OF_STATUS[generation.status]
-    body = {"event": event.value, "created_at": _iso(timezone.now()), "generation": _generation_payload(generation, hook)}
-    return _queue(hook, event=event, payload=body, generation=generation)
+    event = events[job.status]
+    body = {"event": event.value, "created_at": _iso(timezone.now()), kind: payload(job, hook)}
+    return _queue(hook, event=event, payload=body, **{kind: job})
 
 
 def end_job(rows, *, record, **updates):
