@@ -192,8 +192,9 @@ def period_start(*, period, now=None):
 
 
 def filter_conversions(*, user, **narrowing):
-    """The user's conversions, narrowed and sorted as the gallery asks (see narrow_conversions)."""
-    return narrow_conversions(rows=conversions_for(user=user), **narrowing)
+    """The user's conversions, narrowed and sorted as the gallery asks (see narrow_conversions),
+    with their places in the queue."""
+    return narrow_conversions(rows=with_queue_places(conversions_for(user=user)), **narrowing)
 
 
 def narrow_conversions(
@@ -246,8 +247,8 @@ def album_for(*, user, album_id):
 
 
 def album_conversions(*, album):
-    """An album's conversions, last added first."""
-    return conversions_for(user=album.owner).filter(album_items__album=album).order_by(
+    """An album's conversions, last added first, with their places in the queue."""
+    return with_queue_places(conversions_for(user=album.owner)).filter(album_items__album=album).order_by(
         "-album_items__added_at", "-created_at"
     )
 
@@ -306,18 +307,37 @@ def queue_position(*, conversion):
     It counts every job on the same queue (every user's: it is one queue) still queued that
     started waiting before it. `queued_at`, not `created_at`: a job the sweeper hands back to
     the queue gets a new message, behind the others, and a new `queued_at`. Ties (one batch in
-    one clock tick) go by id, so two jobs never share a place.
+    one clock tick) go by id, so two jobs never share a place. A row from `with_queue_places`
+    has the count already (no query).
     """
-    from django.db.models import Q
-
     if conversion.status != Conversion.Status.QUEUED:
         return None
-    ahead = Conversion.objects.filter(queue=conversion.queue, status=Conversion.Status.QUEUED).filter(
-        Q(queued_at__lt=conversion.queued_at) | Q(queued_at=conversion.queued_at, id__lt=conversion.id)
+    ahead = getattr(conversion, "queue_ahead", None)
+    if ahead is None:
+        ahead = _waiting_ahead(queue=conversion.queue, queued_at=conversion.queued_at, id=conversion.id).count()
+    return ahead + 1
+
+
+def _waiting_ahead(*, queue, queued_at, id):
+    from django.db.models import Q
+
+    return Conversion.objects.filter(queue=queue, status=Conversion.Status.QUEUED).filter(
+        Q(queued_at__lt=queued_at) | Q(queued_at=queued_at, id__lt=id)
     )
-    return ahead.count() + 1
 
 
-def queue_positions(*, conversions):
-    """{id: position} for the queued ones among `conversions` (a gallery page's tiles)."""
-    return {c.id: queue_position(conversion=c) for c in conversions if c.status == Conversion.Status.QUEUED}
+def with_queue_places(rows):
+    """`rows` with `queue_ahead` on each queued conversion (the jobs waiting before it; see
+    queue_position), counted by the database in the same query: a page of tiles asks once,
+    not once per queued tile."""
+    from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, When
+    from django.db.models.functions import Coalesce
+
+    ahead = (
+        _waiting_ahead(queue=OuterRef("queue"), queued_at=OuterRef("queued_at"), id=OuterRef("id"))
+        .order_by().values("queue").annotate(n=Count("id")).values("n")
+    )
+    return rows.annotate(queue_ahead=Case(
+        When(status=Conversion.Status.QUEUED, then=Coalesce(Subquery(ahead, output_field=IntegerField()), 0)),
+        default=None, output_field=IntegerField(),
+    ))

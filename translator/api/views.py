@@ -188,7 +188,8 @@ class ConversionViewSet(
         # Owner-scoped: another user's conversion is a 404 for every verb.
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
-        return selectors.conversions_for(user=self.request.user)
+        rows = selectors.conversions_for(user=self.request.user)
+        return selectors.with_queue_places(rows) if self.action == "list" else rows
 
     def get_throttles(self):
         return [UploadThrottle()] if self.action in ("create", "restyle", "again") else super().get_throttles()

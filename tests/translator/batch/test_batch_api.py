@@ -32,6 +32,9 @@ def test_three_photos_with_two_models_answer_201_with_six_conversions(
     Conversion.objects.filter(pk=made[0]["id"]).update(status="running")
     assert alice_api.get(last["url"]).json()["queue_position"] == 5
     assert alice_api.get(made[0]["url"]).json()["queue_position"] is None
+    # The list says the same of each (counted in its one query: selectors.with_queue_places).
+    listed = {c["id"]: c["queue_position"] for c in alice_api.get("/api/v1/conversions/").json()["results"]}
+    assert listed == {c["id"]: (None if i == 0 else i) for i, c in enumerate(made)}
 
 
 def test_images_with_brackets_are_understood_too(alice_api, art_model, photos):

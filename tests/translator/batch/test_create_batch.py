@@ -154,3 +154,20 @@ def test_queue_position_counts_jobs_on_the_same_queue_that_waited_longer(
     services.cancel_conversion(conversion=second)
     assert selectors.queue_position(conversion=second) is None
     assert selectors.queue_position(conversion=third) == 1
+
+
+def test_a_page_of_tiles_gets_every_place_in_its_one_query(
+    user, other_user, art_model, gatys_model, upload_file, django_assert_num_queries
+):
+    jobs = services.create_batch(owner=user, uploads=[upload_file(f"{i}.jpg") for i in range(4)], art_models=[art_model])
+    services.create_batch(owner=other_user, uploads=[upload_file()], art_models=[art_model])
+    services.create_batch(owner=user, uploads=[upload_file()], art_models=[gatys_model],
+                          style_upload=upload_file("s.png", "PNG"))
+    Conversion.objects.filter(pk=jobs[0].pk).update(status="running")
+    expected = {c.pk: selectors.queue_position(conversion=c) for c in Conversion.objects.filter(owner=user)}
+    assert sorted(expected.values(), key=str) == [1, 1, 2, 3, None]
+    with django_assert_num_queries(1):
+        rows = list(selectors.filter_conversions(user=user))
+        got = {c.pk: selectors.queue_position(conversion=c) for c in rows}
+    assert got == expected
+
