@@ -147,26 +147,27 @@ class Inferer:
         "onnxruntime" or "torch" (asking may run the parity probe, once)."""
         return self._resolve_backend()
 
-    def backend_for(self, height: int, width: int, batch: int = 1) -> str:
+    def backend_for(self, height: int, width: int, batch: int = 1, *, repeat: bool = False) -> str:
         """The backend the next ``batch`` x ``height`` x ``width`` picture runs on. "auto" keeps
         pictures under ``MIN_AUTO_PIXELS`` on eager torch, and runs the first of its kind
         eager too: an export costs seconds, more than one picture gains, so it is paid only
         for work that comes again (the second photo of a model, where one graph serves every
-        size; else the second of that shape, as the tiles of one photo are)."""
+        size; else the second of that shape, as the tiles of one photo are). ``repeat``: the
+        caller knows the work repeats (a run again of a picture that ran on ONNX Runtime)."""
         if self._backend == "torch":
             return "torch"
         if self._backend_choice == "auto":
             if height * width < runtime.MIN_AUTO_PIXELS:
                 return "torch"
-            if runtime.work_key(self.net, (batch, 3, height, width)) not in self._seen:
+            if not repeat and runtime.work_key(self.net, (batch, 3, height, width)) not in self._seen:
                 return "torch"
         return self._resolve_backend()
 
-    def _onnx_for(self, x01: torch.Tensor) -> runtime.OnnxTranslator | None:
+    def _onnx_for(self, x01: torch.Tensor, *, repeat: bool = False) -> runtime.OnnxTranslator | None:
         if x01.device.type != "cpu":
             return None
         batch, _, height, width = x01.shape
-        backend = self.backend_for(height, width, batch)
+        backend = self.backend_for(height, width, batch, repeat=repeat)
         self._seen.add(runtime.work_key(self.net, tuple(x01.shape)))
         return self._onnx if backend == "onnxruntime" else None
 
@@ -293,11 +294,12 @@ class Inferer:
             raise ValueError(f"{self.family} networks cannot translate in tiles")
         return tiler
 
-    def translate_tensor(self, x01: torch.Tensor, *, eager: bool = False) -> torch.Tensor:
+    def translate_tensor(self, x01: torch.Tensor, *, eager: bool = False, repeat: bool = False) -> torch.Tensor:
         """``N x 3 x H x W`` in [0, 1] -> same shape, float32 in [0, 1], on the input's device
         (``eager``: on eager torch whatever the backend, as ``translate`` does where ONNX
-        Runtime's memory would not fit the budget)."""
-        onnx = None if eager else self._onnx_for(x01)
+        Runtime's memory would not fit the budget; ``repeat``: as ``backend_for``'s).
+        ``last_backend`` says which ran."""
+        onnx = None if eager else self._onnx_for(x01, repeat=repeat)
         if onnx is not None:
             try:
                 y = onnx.translate(x01)
@@ -315,7 +317,7 @@ class Inferer:
             return y.to(device=x01.device, dtype=torch.float32)
 
     def translate(self, img: Image.Image, *, max_bytes: float | None = None,
-                  tile: int | str | None = "auto") -> Image.Image:
+                  tile: int | str | None = "auto", backend: str | None = None) -> Image.Image:
         """Translate a PIL image of any size and mode.
 
         Returns an image of the input's size: RGB, or RGBA carrying the input's alpha when the
@@ -327,7 +329,15 @@ class Inferer:
         a family that cannot tile, or a photo too large even in tiles, is shrunk first to the
         largest size that fits (``fit_size``), and the result has that size. ``tile=None``
         never tiles; an int forces tiles of that side (tests use small ones).
+
+        ``backend`` asks for the backend a run again's original ran on, so that its pixels
+        come out the same: "torch" (eager), "onnxruntime" (ONNX Runtime at once, where the
+        inferer would run the first picture of a shape eager; still eager where ONNX Runtime
+        is refused or would not fit the budget) or None (the inferer's choice). Tiles always
+        run eager. ``last_backend`` says which ran.
         """
+        if backend not in (None, "torch", "onnxruntime"):
+            raise ValueError(f"unknown backend {backend!r} (choose from torch, onnxruntime)")
         if images.exif_orientation(img) != 1:
             img = ImageOps.exif_transpose(img)
         rgb, alpha = images.split_alpha(img)
@@ -338,8 +348,11 @@ class Inferer:
             alpha = alpha.resize(size, Image.Resampling.LANCZOS) if alpha is not None else None
         started = time.perf_counter()
         if side is None:
-            eager = max_bytes is not None and not self._onnx_fits(rgb.width, rgb.height, max_bytes)
-            result = images.tensor_to_pil(self.translate_tensor(images.pil_to_tensor(rgb), eager=eager))
+            repeat = backend == "onnxruntime"
+            eager = backend == "torch" or (
+                max_bytes is not None and not self._onnx_fits(rgb.width, rgb.height, max_bytes, repeat=repeat))
+            x01 = images.pil_to_tensor(rgb)
+            result = images.tensor_to_pil(self.translate_tensor(x01, eager=eager, repeat=repeat))
         else:
             result = images.tensor_to_pil(self._translate_tiled(images.pil_to_tensor(rgb), side))
         log.debug(
@@ -351,17 +364,18 @@ class Inferer:
             result.putalpha(alpha)
         return result
 
-    def _onnx_fits(self, width: int, height: int, max_bytes: float) -> bool:
+    def _onnx_fits(self, width: int, height: int, max_bytes: float, *, repeat: bool = False) -> bool:
         """Whether a whole translation on ONNX Runtime, where it would run there, fits in
         ``max_bytes``: its peak is up to ``ONNX_MEMORY_FACTOR`` times eager torch's, which is
         what ``memory`` models."""
-        if self.backend_for(height, width) != "onnxruntime":
+        if self.backend_for(height, width, repeat=repeat) != "onnxruntime":
             return True
         return self.memory.bytes_for(width, height) * ONNX_MEMORY_FACTOR <= max_bytes
 
     def _translate_tiled(self, x01: torch.Tensor, tile: int) -> torch.Tensor:
         """``translate_tensor`` done by the family's tiler, eager torch."""
         tiler = self._require_tiler()
+        self.last_backend = "torch"
         with torch.inference_mode():
             y = tiler.translate(x01.to(device=self.device, dtype=self.dtype), tile)
             return y.to(device=x01.device, dtype=torch.float32)

@@ -100,6 +100,26 @@ def test_auto_exports_only_for_work_that_comes_again():
     assert (1, 3, 150, 141) not in inferer._onnx.shapes, "the one-off shape got no graph"
 
 
+def test_a_run_again_asks_for_the_backend_its_original_ran_on_and_gets_the_same_pixels():
+    from mlcore import images
+
+    family, config, net = _build("ml5")
+    photo = images.tensor_to_pil(_picture((1, 3, 140, 150), seed=3))
+    worker = Inferer(net, family=family, config=config)
+    first = worker.translate(photo)
+    assert worker.last_backend == "torch", "a shape's first picture runs eager"
+    again = worker.translate(photo, backend="torch")  # its run again, on a worker that has seen the shape
+    assert worker.last_backend == "torch" and again.tobytes() == first.tobytes()
+
+    on_onnx = worker.translate(photo)  # the shape's second picture: ONNX Runtime
+    assert worker.last_backend == "onnxruntime" and on_onnx.tobytes() != first.tobytes()
+    fresh = Inferer(net, family=family, config=config)  # another worker, which has not seen the shape
+    repeated = fresh.translate(photo, backend="onnxruntime")
+    assert fresh.last_backend == "onnxruntime" and repeated.tobytes() == on_onnx.tobytes()
+    with pytest.raises(ValueError, match="unknown backend 'cuda'"):
+        fresh.translate(photo, backend="cuda")
+
+
 def test_cuda_and_reduced_precision_stay_on_torch():
     family, config, net = _build("johnson")
     assert Inferer(net, family=family, config=config, dtype="bf16").backend == "torch"

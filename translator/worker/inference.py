@@ -64,7 +64,11 @@ def translate_photo(conversion):
         image = open_image(fh)
     started = time.perf_counter()
     image = fit_long_side(image, conversion.output_long_side)
-    result = inferer.translate(image, max_bytes=settings.RESTYLE_CONVERSION_MEMORY_MB * 2**20)
+    # A run again runs on the backend its original ran on: ONNX Runtime and eager torch agree
+    # within 1/255, not bit for bit.
+    backend = (reproduce.recorded_family_settings(conversion) or {}).get("backend")
+    result = inferer.translate(image, max_bytes=settings.RESTYLE_CONVERSION_MEMORY_MB * 2**20,
+                               backend=backend if backend in ("torch", "onnxruntime") else None)
     label = ""
     if result.size != image.size:
         # Models that convert in tiles keep the photo's size; only the others are shrunk.
@@ -72,7 +76,7 @@ def translate_photo(conversion):
                if not inferer.can_tile else "")
         label = (f"Converted at {result.width}×{result.height}, the largest this server converts with this "
                  f"model (the photo is {image.width}×{image.height}).{why}")
-    # ONNX Runtime and eager torch agree within 1/255, not bit for bit: the record says which ran.
+    # The record says which backend ran (a run again asks for the same one).
     record = reproduce.run_settings(conversion, family_settings={"backend": inferer.last_backend})
     label = "; ".join(filter(None, [label, reproduce.caveat(conversion, record)]))
     return Outcome(result, load_seconds, time.perf_counter() - started, label,
