@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 import pytest
 import redis
 from django.conf import settings
+from django.db import transaction
 from django.core.management import call_command
 
 from config.celery import app as celery_app
@@ -237,3 +238,35 @@ def page(browser, live_server):
     page = context.new_page()
     yield page
     context.close()
+
+
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def sized_page(request, browser, live_server):
+    """A page at desktop size, then at a phone's (390x844, touch): the journeys run at both.
+    `page.viewport` is its size, `page.phone` whether it is the phone."""
+    phone = request.param == "phone"
+    context = browser.new_context(base_url=live_server.url, viewport=VIEWPORTS[request.param], has_touch=phone,
+                                  accept_downloads=True)
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    page.viewport, page.phone = VIEWPORTS[request.param], phone
+    yield page
+    context.close()
+
+
+def finished_conversion(*, owner, upload, art_model, result_jpeg, thumbnail_jpeg):
+    """A conversion stored as done with the given result, that no worker converts: it is made
+    and claimed in one transaction, so its message, sent on commit, finds it taken (a real
+    worker that an earlier test of the session started listens on the same queue)."""
+    from translator import services
+    from translator.models import Conversion
+
+    with transaction.atomic():
+        conversion = services.create_conversion(owner=owner, upload=upload, art_model=art_model)
+        claim = services.claim_conversion(conversion_id=conversion.id, worker="e2e")
+    services.finish_conversion(claim=claim, result_bytes=result_jpeg, result_ext="jpg", thumbnail_bytes=thumbnail_jpeg,
+                               load_seconds=0, run_seconds=0)
+    return Conversion.objects.get(pk=conversion.pk)

@@ -22,7 +22,6 @@ from .test_browser import login
 
 pytestmark = pytest.mark.e2e
 
-VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 QUEUE = "conversions.cpu"
 
 DROP = """([name, type, b64]) => {
@@ -33,14 +32,6 @@ DROP = """([name, type, b64]) => {
   zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: transfer, bubbles: true, cancelable: true}));
   zone.dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true, cancelable: true}));
 }"""
-
-
-@pytest.fixture(params=list(VIEWPORTS))
-def sized_page(request, browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport=VIEWPORTS[request.param])
-    context.set_default_timeout(30_000)
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture

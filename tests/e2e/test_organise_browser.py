@@ -7,7 +7,6 @@ them (what a worker makes is not what these journeys are about; tests/e2e/test_b
 the real worker)."""
 import io
 import re
-import time
 import zipfile
 
 import pytest
@@ -15,22 +14,12 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from translator import services
 from translator.models import Album, Conversion, Photo
 
+from .conftest import finished_conversion
 from .test_browser import login
 
 pytestmark = pytest.mark.e2e
-
-VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
-
-
-@pytest.fixture(params=list(VIEWPORTS))
-def sized_page(request, browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport=VIEWPORTS[request.param], accept_downloads=True)
-    context.set_default_timeout(30_000)
-    yield context.new_page()
-    context.close()
 
 
 def _jpeg(path, side=96):
@@ -48,30 +37,9 @@ def gallery(redis_server, wave_model, data_dir):
     made = {}
     for name in ("amber.jpg", "chelsea.png", "rocket.jpg"):
         path = data_dir / "images" / "content" / name
-        conversion = services.create_conversion(
-            owner=user, upload=SimpleUploadedFile(name, path.read_bytes()), art_model=wave_model
-        )
-        claim = services.claim_conversion(conversion_id=conversion.id, worker="e2e")
-        if claim is None:
-            # A real worker that another test of the session started took the job's message
-            # first: it converts the photo itself (these tests need finished jobs, not whose).
-            _wait_until_finished(conversion)
-        else:
-            services.finish_conversion(claim=claim, result_bytes=_jpeg(path), result_ext="jpg",
-                                       thumbnail_bytes=_jpeg(path, 48), load_seconds=0, run_seconds=0)
-        made[name] = Conversion.objects.get(pk=conversion.pk)
+        made[name] = finished_conversion(owner=user, upload=SimpleUploadedFile(name, path.read_bytes()),
+                                         art_model=wave_model, result_jpeg=_jpeg(path), thumbnail_jpeg=_jpeg(path, 48))
     return user, made
-
-
-def _wait_until_finished(conversion, seconds=180):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        conversion.refresh_from_db()
-        if conversion.status == Conversion.Status.SUCCEEDED:
-            return
-        assert conversion.status not in Conversion.FINISHED, conversion.error
-        time.sleep(0.5)
-    raise AssertionError(f"conversion {conversion.pk} did not finish in {seconds} s")
 
 
 def tile(page, name):

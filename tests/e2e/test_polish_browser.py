@@ -14,23 +14,13 @@ from PIL import Image
 from translator import services
 from translator.models import ArtModel, Conversion, Family, ModelVersion
 
+from .conftest import finished_conversion
 from .test_browser import login
 
 pytestmark = pytest.mark.e2e
 
-VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 MODEL_NAMES = ["Wave", "Udnie", "La muse", "Rain princess", "Scream", "Shipwreck", "Starry night",
                "Matilde Pérez", "Hubble deep field"]
-
-
-@pytest.fixture(params=list(VIEWPORTS))
-def sized_page(request, browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport=VIEWPORTS[request.param])
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    page.viewport = VIEWPORTS[request.param]
-    yield page
-    context.close()
 
 
 def _jpeg(colour, size=(320, 240)):
@@ -59,11 +49,9 @@ def site_rows(transactional_db, redis_server, data_dir):
 
     user = get_user_model().objects.create_user("mara", password="mara-password-1")
     path = data_dir / "images" / "content" / "chelsea.png"
-    conversion = services.create_conversion(owner=user, upload=SimpleUploadedFile("chelsea.png", path.read_bytes()),
-                                            art_model=models[0])
-    claim = services.claim_conversion(conversion_id=conversion.id, worker="e2e")
-    services.finish_conversion(claim=claim, result_bytes=_jpeg((200, 90, 40)), result_ext="jpg",
-                               thumbnail_bytes=_jpeg((200, 90, 40), (48, 36)), load_seconds=0, run_seconds=0)
+    conversion = finished_conversion(owner=user, upload=SimpleUploadedFile("chelsea.png", path.read_bytes()),
+                                     art_model=models[0], result_jpeg=_jpeg((200, 90, 40)),
+                                     thumbnail_jpeg=_jpeg((200, 90, 40), (48, 36)))
     album = services.create_album(owner=user, name="Cats and a long album name that goes on")
     conversion = Conversion.objects.get(pk=conversion.pk)
     services.add_to_album(album=album, conversions=[conversion])

@@ -13,12 +13,11 @@ from tests.translator.share.conftest import assert_no_metadata, photo_with_metad
 from translator import services
 from translator.models import Conversion, ShareLink
 
-from .conftest import wait_for
+from .conftest import VIEWPORTS, wait_for
 from .test_csp_browser import LISTEN
 
 pytestmark = pytest.mark.e2e
 
-VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS.values(), ids=VIEWPORTS.keys())

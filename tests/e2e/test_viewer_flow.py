@@ -20,19 +20,11 @@ from .test_csp_browser import LISTEN
 
 pytestmark = pytest.mark.e2e
 
-VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 
-
-@pytest.fixture(params=list(VIEWPORTS))
-def sized_page(request, browser, live_server):
-    phone = request.param == "phone"
-    context = browser.new_context(base_url=live_server.url, viewport=VIEWPORTS[request.param], has_touch=phone)
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    page.add_init_script(LISTEN)  # the slider and the viewer set their styles within the site's CSP
-    page.phone = phone
-    yield page
-    context.close()
+@pytest.fixture
+def sized_page(sized_page):
+    sized_page.add_init_script(LISTEN)  # the slider and the viewer set their styles within the site's CSP
+    return sized_page
 
 
 def nothing_refused(page):
