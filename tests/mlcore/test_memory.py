@@ -91,7 +91,7 @@ def test_a_whole_photo_runs_on_onnx_runtime_only_when_its_larger_peak_fits_the_b
     used = []
     real = Inferer.translate_tensor
     monkeypatch.setattr(Inferer, "translate_tensor",
-                        lambda self, x, eager=False: used.append(eager) or real(self, x, eager=eager))
+                        lambda self, x, eager=False, **rest: used.append(eager) or real(self, x, eager=eager, **rest))
     estimate = net.memory.bytes_for(300, 200)
     photo = Image.new("RGB", (300, 200), (10, 20, 30))
     net.translate(photo, max_bytes=estimate * inference.ONNX_MEMORY_FACTOR, tile=None)
